@@ -1,0 +1,135 @@
+/* scenario.h - a scenario file, parsed and validated.
+ *
+ * The struct mirrors docs/scenario-format.md one field at a time. Loading
+ * either yields a complete, valid scenario or a `file:line:col: message`
+ * error: no half-valid scenario ever reaches the runner.
+ */
+#ifndef PF_SCENARIO_H
+#define PF_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum pf_platform { PF_PLATFORM_LINUX, PF_PLATFORM_WIN32 };
+
+enum pf_endpoint_kind { PF_EP_UNIX, PF_EP_FIFO, PF_EP_ABSTRACT, PF_EP_NPIPE };
+
+enum pf_expect {
+    PF_EXPECT_BIRTH_INTENDED,
+    PF_EXPECT_INTENDED_BEFORE_ACCEPT,
+    PF_EXPECT_ALLOWED_NEVER_DENIED,
+    PF_EXPECT_OTHERS_NEVER_ADMITTED,
+    PF_EXPECT_NO_DEFAULT_INSTANCE,
+    PF_EXPECT__COUNT
+};
+
+/* Named injection points, the operations users think in (docs/faults.md). */
+enum pf_fault_op {
+    PF_OP_CREATE, PF_OP_SECURE, PF_OP_LISTEN, PF_OP_ACCEPT, PF_OP_CLOSE,
+    PF_OP_UNLINK, PF_OP_RENAME, PF_OP_CONNECT, PF_OP_OPEN, PF_OP__COUNT
+};
+enum pf_fault_phase { PF_PHASE_BEFORE, PF_PHASE_AFTER };
+enum pf_fault_action { PF_ACT_DELAY, PF_ACT_HOLD, PF_ACT_FAIL };
+
+/* Position of a node in its file, for error messages (1-based). */
+struct pf_mark { int line, col; };
+
+struct pf_fault {
+    struct pf_mark mark;
+    enum pf_fault_op op;
+    enum pf_fault_phase phase;
+    enum pf_fault_action action;
+    int64_t delay_min_ns, delay_max_ns;  /* delay: equal when fixed */
+    char *until_account;                 /* hold: release after this account ... */
+    char *until_event;                   /* ... did this ("attempt") */
+    int64_t timeout_ns;                  /* hold: release anyway after this */
+    int err;                             /* fail: errno (linux) or Win32 error */
+    char *err_name;                      /* fail: as written, e.g. "EACCES" */
+    long when_first, when_step;          /* strace-style when=N+S; step 0: only N */
+    bool when_onwards;                   /* "N+" form: every occurrence from N */
+    double probability;
+    char *target;                        /* "server" or a client account */
+};
+
+struct pf_account {
+    char *name;
+    char **groups;
+    size_t ngroups;
+    bool allowed;
+};
+
+struct pf_client {
+    char *account;
+    int count;
+    int attempts;
+    int64_t interval_ns;
+    int64_t start_ns;
+};
+
+struct pf_intended {
+    int mode;          /* -1: not given */
+    char *owner;       /* "server" or an account; NULL: server */
+    char *group;       /* a scenario group; NULL: not checked */
+    char **acl;        /* extra ACL entries with scenario names */
+    size_t nacl;
+    char *sddl;        /* win32 */
+};
+
+struct pf_server {
+    char *fixture;     /* exactly one of fixture and command */
+    char **command;
+    size_t ncommand;
+    char **args;
+    size_t nargs;
+    int umask;
+    int64_t timeout_ns;
+    int64_t ready_timeout_ns;
+};
+
+struct pf_endpoint {
+    enum pf_endpoint_kind kind;
+    char *path;        /* unix/fifo: relative path; abstract/npipe: the name */
+};
+
+struct pf_scenario {
+    char *file;
+    char *name;
+    char *description;
+    enum pf_platform platform;
+    struct pf_server server;
+    struct pf_endpoint endpoint;
+    struct pf_intended intended;
+    char **groups;
+    size_t ngroups;
+    struct pf_account *accounts;
+    size_t naccounts;
+    struct pf_client *clients;
+    size_t nclients;
+    bool expect[PF_EXPECT__COUNT];
+    struct pf_fault *faults;
+    size_t nfaults;
+};
+
+/* Error from loading: "file:line:col: message". */
+struct pf_error {
+    char msg[512];
+};
+
+/* Loads one scenario file. Returns NULL and fills err on any problem. */
+struct pf_scenario *pf_scenario_load(const char *path, struct pf_error *err);
+void pf_scenario_free(struct pf_scenario *sc);
+
+/* Names used in files, results and messages. */
+const char *pf_platform_name(enum pf_platform p);
+const char *pf_endpoint_kind_name(enum pf_endpoint_kind k);
+const char *pf_expect_name(enum pf_expect e);
+const char *pf_expect_text(enum pf_expect e);
+const char *pf_fault_op_name(enum pf_fault_op op);
+const char *pf_fault_phase_name(enum pf_fault_phase p);
+const char *pf_fault_action_name(enum pf_fault_action a);
+
+const struct pf_account *pf_scenario_account(const struct pf_scenario *sc,
+                                             const char *name);
+
+#endif

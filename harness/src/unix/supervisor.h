@@ -1,0 +1,77 @@
+/* supervisor.h - seccomp user-notification supervisor for the server.
+ *
+ * The server process installs a filter just before exec that turns the
+ * syscalls behind the endpoint operations (bind, mknod, chmod family, listen,
+ * ...) into notifications to the harness. The harness sees each one while the
+ * calling thread is stopped at syscall entry, lets the observer read the
+ * endpoint's exact state, applies the scenario's faults (delay, hold, fail)
+ * and lets the call continue. Works on any binary: static, Go, Python.
+ */
+#ifndef PF_SUPERVISOR_H
+#define PF_SUPERVISOR_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "../events.h"
+#include "../scenario.h"
+
+/* One intercepted syscall, decoded. */
+struct pf_sc_event {
+    pid_t pid, tid;
+    enum pf_fault_op op;
+    const char *name;       /* "bind", "fchmodat", ... */
+    char path[PATH_MAX];    /* absolute path it concerns, "" if none/unknown;
+                               for an fd on a bound unix socket: its bound path;
+                               abstract names as "@name" */
+    int fd;                 /* fd argument, -1 if none */
+    int mode;               /* chmod family / mknod / umask: the mode argument, else -1 */
+};
+
+struct pf_supervisor_hooks {
+    void *ctx;
+    /* Called for every intercepted syscall while the thread is stopped at its
+     * entry. Returns the instance id it concerns (>0), 0 if it concerns the
+     * endpoint but no instance yet (e.g. bind before the inode exists), or -1
+     * if it does not concern the endpoint at all: then no fault applies and
+     * nothing is traced. */
+    int (*observe)(void *ctx, const struct pf_sc_event *e);
+};
+
+struct pf_supervisor;
+
+/* Bit mask of enum pf_fault_op: the operations to intercept for a scenario
+ * (those the observer needs plus those faults target on the server). */
+unsigned pf_supervisor_ops(const struct pf_scenario *sc);
+
+/* Child side, after fork and before exec: installs the filter for `ops`,
+ * sends the notification fd over the unix socket `sock`. Async-signal-safe
+ * enough for a forked child (no malloc after fork beyond libseccomp's). */
+int pf_supervisor_install(unsigned ops, int sock);
+
+/* Parent side: receives the notification fd from `sock` and starts. NULL
+ * with errno set if the kernel lacks user notification (exit 3 upstream). */
+struct pf_supervisor *pf_supervisor_start(int sock,
+                                          const struct pf_scenario *sc,
+                                          uint64_t seed,
+                                          struct pf_trace *trace,
+                                          const struct pf_supervisor_hooks *h);
+
+int pf_supervisor_fd(const struct pf_supervisor *s);          /* for poll() */
+void pf_supervisor_dispatch(struct pf_supervisor *s);         /* fd readable */
+int64_t pf_supervisor_next_deadline(const struct pf_supervisor *s); /* abs ns, -1 none */
+void pf_supervisor_tick(struct pf_supervisor *s);             /* due delays/hold timeouts */
+/* Something happened elsewhere (e.g. account "mallory" did "attempt"):
+ * releases holds waiting for it. */
+void pf_supervisor_notify(struct pf_supervisor *s, const char *account,
+                          const char *event);
+/* Per-rule fire counts for results. */
+long pf_supervisor_fired(const struct pf_supervisor *s, size_t rule);
+/* Releases everything still held and frees. */
+void pf_supervisor_free(struct pf_supervisor *s);
+
+/* Returns NULL if this kernel supports what the supervisor needs, else why. */
+const char *pf_supervisor_unsupported(void);
+
+#endif
