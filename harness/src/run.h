@@ -27,6 +27,7 @@ struct pf_run {
     char skip_reason[256];    /* non-empty: the scenario was skipped */
     char error[512];          /* non-empty: the run broke (verdict error) */
     char server_stderr[4096]; /* tail of the server's stderr */
+    json_object *server;      /* {"pid","argv","exit_status","signal"} or NULL */
 };
 
 /* Set by the SIGINT/SIGTERM handler; backends poll it and wind down. */
@@ -36,7 +37,9 @@ struct pf_backend {
     const char *name;
     /* NULL when the backend can run here, else why not (for `skipped`). */
     const char *(*unavailable)(void);
-    /* Runs the scenario. Returns 0, or -1 with run->error set. */
+    /* Runs the scenario. Returns 0; -1 with run->error set when the run
+     * broke (verdict `error`); -2 with run->error set when the harness or
+     * the machine cannot run scenarios at all (exit 3). */
     int (*run)(struct pf_run *run);
 };
 

@@ -1,0 +1,263 @@
+/* main.c - the pipefault command line: run, check, report, clean. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "suite.h"
+#include "unix/accounts.h"
+
+static const char usage_main[] =
+    "usage: pipefault <command> [options] ...\n"
+    "\n"
+    "Fault-injection test harness for pipe-server races: runs scenario files\n"
+    "against a server, with clients under real accounts, and records whether\n"
+    "every endpoint instance got the intended permissions or the default.\n"
+    "\n"
+    "commands:\n"
+    "  run [--out DIR] [--seed N] PATH...   run scenario files or suite directories\n"
+    "  check PATH...                        validate scenarios without running anything\n"
+    "  report DIR                           regenerate DIR/index.html from DIR/results.json\n"
+    "  clean                                remove accounts and files left by a killed run\n"
+    "\n"
+    "exit codes: 0 every expectation held; 1 an expectation failed or a scenario\n"
+    "errored; 2 bad input; 3 harness or environment error (or interrupted).\n"
+    "'pipefault <command> --help' describes each command.\n";
+
+static const char usage_run[] =
+    "usage: pipefault run [--out DIR] [--seed N] PATH...\n"
+    "\n"
+    "Runs every scenario in PATH (a scenario file, or a suite directory of *.yaml).\n"
+    "All scenarios are validated before anything runs. Needs root for Linux\n"
+    "scenarios: it creates real accounts (removed afterwards).\n"
+    "\n"
+    "  --out DIR   write results here (default: out/<time>-<run>, with out/latest)\n"
+    "  --seed N    seed for every random draw (default: random, printed and recorded)\n"
+    "  -h, --help  this text\n"
+    "\n"
+    "Writes results.json, junit.xml, index.html and <scenario>/trace.jsonl.\n"
+    "exit: 0 all passed (or skipped), 1 a failure or error verdict, 2 bad input,\n"
+    "3 harness/environment error or interrupted.\n";
+
+static const char usage_check[] =
+    "usage: pipefault check PATH...\n"
+    "\n"
+    "Validates scenario files and suite directories without running anything.\n"
+    "Errors are printed as file:line:col: message.\n"
+    "exit: 0 all valid, 2 any error.\n";
+
+static const char usage_report[] =
+    "usage: pipefault report DIR\n"
+    "\n"
+    "Regenerates DIR/index.html from DIR/results.json and the traces.\n"
+    "exit: 0 written, 2 DIR has no readable results, 3 could not write.\n";
+
+static const char usage_clean[] =
+    "usage: pipefault clean\n"
+    "\n"
+    "Removes the accounts, groups and work directories of runs whose harness\n"
+    "is no longer running (e.g. killed with SIGKILL). Needs root.\n";
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return 1;
+    return 0;
+}
+
+static char *join_command(int argc, char **argv)
+{
+    size_t n = 32;
+    for (int i = 0; i < argc; i++)
+        n += strlen(argv[i]) * 4 + 3;
+    char *s = calloc(1, n);
+    for (int i = 0; i < argc; i++) {
+        if (i)
+            strcat(s, " ");
+        bool plain = strspn(argv[i], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "0123456789-_./=:@+,") == strlen(argv[i]) && argv[i][0];
+        if (plain) {
+            strcat(s, argv[i]);
+            continue;
+        }
+        strcat(s, "'");
+        for (const char *c = argv[i]; *c; c++)
+            strcat(s, *c == '\'' ? "'\\''" : (char[]){*c, 0});
+        strcat(s, "'");
+    }
+    return s;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"seed", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct pf_suite_options o = {0};
+    bool seeded = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+o:s:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            o.out = optarg;
+            break;
+        case 's': {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (errno || *end || !*optarg || optarg[0] == '-') {
+                fprintf(stderr, "pipefault run: --seed takes a non-negative integer, not '%s'\n",
+                        optarg);
+                return PF_EXIT_BAD_INPUT;
+            }
+            o.seed = v;
+            seeded = true;
+            break;
+        }
+        case 'h':
+            fputs(usage_run, stdout);
+            return 0;
+        default:
+            fputs(usage_run, stderr);
+            return PF_EXIT_BAD_INPUT;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "pipefault run: no scenario file or suite directory given\n");
+        fputs(usage_run, stderr);
+        return PF_EXIT_BAD_INPUT;
+    }
+    struct pf_scenario_list l;
+    if (pf_scenarios_load(argv + optind, argc - optind, &l) < 0) {
+        pf_scenarios_free(&l);
+        return PF_EXIT_BAD_INPUT;
+    }
+    if (!seeded) {
+        uint32_t r;
+        if (getrandom(&r, sizeof r, 0) != sizeof r)
+            r = (uint32_t)getpid();
+        o.seed = r;
+    }
+    /* The command that reproduces this run: same paths, same seed. */
+    char **rep = calloc((size_t)argc + 4, sizeof *rep);
+    int n = 0;
+    rep[n++] = "pipefault";
+    rep[n++] = "run";
+    char seedbuf[32];
+    snprintf(seedbuf, sizeof seedbuf, "%" PRIu64, o.seed);
+    rep[n++] = "--seed";
+    rep[n++] = seedbuf;
+    for (int i = optind; i < argc; i++)
+        rep[n++] = argv[i];
+    char *command = join_command(n, rep);
+    free(rep);
+    o.command = command;
+    const char *fx = getenv("PIPEFAULT_FIXTURES");
+    o.fixture_dir = fx && *fx ? fx : PF_FIXTURE_DIR;
+    const char *tools = getenv("PIPEFAULT_TOOLS");
+    o.tool_dir = tools && *tools ? tools : PF_TOOL_DIR;
+    int rc = pf_suite_run(&l, &o);
+    free(command);
+    pf_scenarios_free(&l);
+    return rc;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        fputs(usage_check, stdout);
+        return 0;
+    }
+    if (argc < 2) {
+        fputs(usage_check, stderr);
+        return PF_EXIT_BAD_INPUT;
+    }
+    struct pf_scenario_list l;
+    int rc = pf_scenarios_load(argv + 1, argc - 1, &l);
+    if (rc == 0)
+        fprintf(stderr, "%zu scenario%s valid\n", l.n, l.n == 1 ? "" : "s");
+    pf_scenarios_free(&l);
+    return rc == 0 ? 0 : PF_EXIT_BAD_INPUT;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        fputs(usage_report, stdout);
+        return 0;
+    }
+    if (argc != 2) {
+        fputs(usage_report, stderr);
+        return PF_EXIT_BAD_INPUT;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/results.json", argv[1]);
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "pipefault report: %s: %s\n", path, strerror(errno));
+        return PF_EXIT_BAD_INPUT;
+    }
+    char err[512];
+    if (pf_report_write(argv[1], err, sizeof err) < 0) {
+        fprintf(stderr, "pipefault report: %s\n", err);
+        return PF_EXIT_HARNESS;
+    }
+    fprintf(stderr, "wrote %s/index.html\n", argv[1]);
+    return 0;
+}
+
+static int cmd_clean(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        fputs(usage_clean, stdout);
+        return 0;
+    }
+    if (argc != 1) {
+        fputs(usage_clean, stderr);
+        return PF_EXIT_BAD_INPUT;
+    }
+    if (geteuid() != 0) {
+        fprintf(stderr, "pipefault clean: needs root (it removes accounts)\n");
+        return PF_EXIT_HARNESS;
+    }
+    int n = pf_accounts_sweep();
+    fprintf(stderr, "pipefault clean: %d run%s cleaned\n", n, n == 1 ? "" : "s");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return PF_EXIT_BAD_INPUT;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("pipefault %s\n", PF_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "check"))
+        return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report"))
+        return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "clean"))
+        return cmd_clean(argc - 1, argv + 1);
+    fprintf(stderr, "pipefault: unknown command '%s'\n\n", cmd);
+    fputs(usage_main, stderr);
+    return PF_EXIT_BAD_INPUT;
+}

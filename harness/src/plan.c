@@ -1,0 +1,236 @@
+/* plan.c - turning a scenario into the concrete plan for one run. */
+#include "plan.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void real_name(const struct pf_run *run, const char *name, char out[33])
+{
+    snprintf(out, 33, "pf%s_%s", run->run_id, name);
+}
+
+static int is_declared(const struct pf_scenario *sc, const char *name, bool group)
+{
+    if (group) {
+        for (size_t i = 0; i < sc->ngroups; i++)
+            if (!strcmp(sc->groups[i], name))
+                return 1;
+        return 0;
+    }
+    return pf_scenario_account(sc, name) != NULL;
+}
+
+char *pf_plan_expand(const char *s, const struct pf_plan *p,
+                     const struct pf_run *run, char *err, size_t errlen)
+{
+    size_t cap = strlen(s) + PATH_MAX + 64, len = 0;
+    char *out = malloc(cap);
+    for (const char *c = s; *c;) {
+        if (*c != '{') {
+            out[len++] = *c++;
+            continue;
+        }
+        const char *end = strchr(c, '}');
+        if (!end) {
+            snprintf(err, errlen, "unterminated '{' in \"%s\"", s);
+            free(out);
+            return NULL;
+        }
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", (int)(end - c - 1), c + 1);
+        char val[PATH_MAX];
+        if (!strcmp(key, "endpoint")) {
+            snprintf(val, sizeof val, "%s", p->endpoint);
+        } else if (!strcmp(key, "rundir")) {
+            snprintf(val, sizeof val, "%s", run->workdir);
+        } else if (!strncmp(key, "user:", 5) || !strncmp(key, "group:", 6)) {
+            bool group = key[0] == 'g';
+            const char *name = key + (group ? 6 : 5);
+            if (!is_declared(run->sc, name, group)) {
+                snprintf(err, errlen, "\"%s\": no %s named '%s' in this scenario", s,
+                         group ? "group" : "account", name);
+                free(out);
+                return NULL;
+            }
+            char real[33];
+            real_name(run, name, real);
+            snprintf(val, sizeof val, "%s", real);
+        } else {
+            snprintf(err, errlen, "unknown placeholder {%s} in \"%s\" "
+                     "(known: {endpoint} {rundir} {user:NAME} {group:NAME})", key, s);
+            free(out);
+            return NULL;
+        }
+        size_t vl = strlen(val);
+        if (len + vl + strlen(end) + 1 > cap) {
+            cap = len + vl + strlen(end) + PATH_MAX;
+            out = realloc(out, cap);
+        }
+        memcpy(out + len, val, vl);
+        len += vl;
+        c = end + 1;
+    }
+    out[len] = 0;
+    return out;
+}
+
+char *pf_plan_acl_entries(const struct pf_run *run, char *err, size_t errlen)
+{
+    const struct pf_intended *in = &run->sc->intended;
+    size_t cap = 64;
+    for (size_t i = 0; i < in->nacl; i++)
+        cap += strlen(in->acl[i]) + 48;
+    char *out = calloc(1, cap);
+    for (size_t i = 0; i < in->nacl; i++) {
+        /* tag:qualifier:perms, where a user/group qualifier is a scenario name */
+        char *e = strdup(in->acl[i]);
+        char *q = strchr(e, ':');
+        char *perm = q ? strchr(q + 1, ':') : NULL;
+        if (!q || !perm) {
+            snprintf(err, errlen, "ACL entry \"%s\" is not tag:name:perms", in->acl[i]);
+            free(e);
+            free(out);
+            return NULL;
+        }
+        *q = 0;
+        *perm = 0;
+        const char *tag = e, *name = q + 1;
+        bool group = !strcmp(tag, "g") || !strcmp(tag, "group");
+        bool user = !strcmp(tag, "u") || !strcmp(tag, "user");
+        if (i)
+            strcat(out, ",");
+        if ((user || group) && *name) {
+            if (!is_declared(run->sc, name, group)) {
+                snprintf(err, errlen, "ACL entry \"%s\": no %s named '%s' in this scenario",
+                         in->acl[i], group ? "group" : "account", name);
+                free(e);
+                free(out);
+                return NULL;
+            }
+            char real[33];
+            real_name(run, name, real);
+            sprintf(out + strlen(out), "%s:%s:%s", group ? "group" : "user", real, perm + 1);
+        } else {
+            sprintf(out + strlen(out), "%s:%s:%s", tag, name, perm + 1);
+        }
+        free(e);
+    }
+    return out;
+}
+
+static int push(struct pf_plan *p, char *arg, char *err, size_t errlen)
+{
+    if (!arg)
+        return -1;
+    if (p->argc >= PF_MAX_ARGV) {
+        free(arg);
+        snprintf(err, errlen, "server command line longer than %d arguments", PF_MAX_ARGV);
+        return -1;
+    }
+    p->argv[p->argc++] = arg;
+    p->argv[p->argc] = NULL;
+    return 0;
+}
+
+static int fixture_args(struct pf_plan *p, const struct pf_run *run,
+                        const char *platform_dir, char *err, size_t errlen)
+{
+    const struct pf_scenario *sc = run->sc;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s/%s", run->fixture_dir, platform_dir,
+             sc->server.fixture);
+    if (access(path, X_OK) != 0) {
+        snprintf(err, errlen, "%s: server.fixture '%s': no such built fixture (%s)",
+                 sc->file, sc->server.fixture, path);
+        return -1;
+    }
+    if (push(p, strdup(path), err, errlen) || push(p, strdup("--endpoint"), err, errlen) ||
+        push(p, strdup(p->endpoint), err, errlen))
+        return -1;
+    if (sc->intended.mode >= 0) {
+        char m[8];
+        snprintf(m, sizeof m, "%04o", (unsigned)sc->intended.mode);
+        if (push(p, strdup("--mode"), err, errlen) || push(p, strdup(m), err, errlen))
+            return -1;
+    }
+    if (sc->intended.group) {
+        char real[33];
+        real_name(run, sc->intended.group, real);
+        if (push(p, strdup("--group"), err, errlen) || push(p, strdup(real), err, errlen))
+            return -1;
+    }
+    if (sc->intended.nacl) {
+        char *acl = pf_plan_acl_entries(run, err, errlen);
+        if (!acl || push(p, strdup("--acl"), err, errlen) || push(p, acl, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+int pf_plan_build(struct pf_plan *p, const struct pf_run *run,
+                  const char *platform_dir, char *err, size_t errlen)
+{
+    const struct pf_scenario *sc = run->sc;
+    memset(p, 0, sizeof *p);
+    switch (sc->endpoint.kind) {
+    case PF_EP_UNIX:
+    case PF_EP_FIFO:
+        snprintf(p->endpoint_dir, sizeof p->endpoint_dir, "%s/ep", run->workdir);
+        snprintf(p->endpoint, sizeof p->endpoint, "%s/%s", p->endpoint_dir, sc->endpoint.path);
+        break;
+    case PF_EP_ABSTRACT:
+        /* Abstract names are machine-wide: make them unique to the run. */
+        snprintf(p->endpoint, sizeof p->endpoint, "pipefault-%s-%s", run->run_id,
+                 sc->endpoint.path);
+        break;
+    case PF_EP_NPIPE:
+        snprintf(p->endpoint, sizeof p->endpoint, "\\\\.\\pipe\\pipefault-%s-%s",
+                 run->run_id, sc->endpoint.path);
+        break;
+    }
+
+    if (sc->server.fixture) {
+        if (fixture_args(p, run, platform_dir, err, errlen) < 0)
+            goto fail;
+    } else {
+        for (size_t i = 0; i < sc->server.ncommand; i++)
+            if (push(p, pf_plan_expand(sc->server.command[i], p, run, err, errlen), err, errlen))
+                goto fail;
+    }
+    for (size_t i = 0; i < sc->server.nargs; i++)
+        if (push(p, pf_plan_expand(sc->server.args[i], p, run, err, errlen), err, errlen))
+            goto fail;
+
+    for (size_t i = 0; i < sc->nclients; i++) {
+        const struct pf_client *c = &sc->clients[i];
+        for (int k = 1; k <= c->count; k++) {
+            if (p->nclients >= PF_MAX_CLIENT_PROCS) {
+                snprintf(err, errlen, "%s: more than %d client processes", sc->file,
+                         PF_MAX_CLIENT_PROCS);
+                goto fail;
+            }
+            struct pf_plan_client *pc = &p->clients[p->nclients++];
+            pc->spec = c;
+            pc->account = pf_scenario_account(sc, c->account);
+            pc->index = k;
+            snprintf(pc->label, sizeof pc->label, "%s#%d", c->account, k);
+            /* Each client process draws from its own stream of the run seed. */
+            pc->seed = run->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)p->nclients);
+        }
+    }
+    return 0;
+fail:
+    pf_plan_free(p);
+    return -1;
+}
+
+void pf_plan_free(struct pf_plan *p)
+{
+    for (size_t i = 0; i < p->argc; i++)
+        free(p->argv[i]);
+    p->argc = 0;
+    p->argv[0] = NULL;
+}

@@ -1,0 +1,50 @@
+/* plan.h - a scenario made concrete for one run.
+ *
+ * The scenario speaks of short names and relative paths; the plan holds what
+ * the backend executes: the endpoint's absolute path, the server's argv with
+ * every {placeholder} filled in, and one entry per client process with its
+ * own seed. Building it touches nothing on the machine.
+ */
+#ifndef PF_PLAN_H
+#define PF_PLAN_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "run.h"
+
+#define PF_MAX_CLIENT_PROCS 256
+#define PF_MAX_ARGV 128
+
+struct pf_plan_client {
+    const struct pf_client *spec;
+    const struct pf_account *account;
+    int index;                 /* 1-based within its account */
+    char label[48];            /* "alice#1" */
+    uint64_t seed;
+};
+
+struct pf_plan {
+    char endpoint[PATH_MAX];      /* absolute path, or abstract name */
+    char endpoint_dir[PATH_MAX];  /* directory the endpoint lives in ("" for abstract) */
+    char *argv[PF_MAX_ARGV + 1];  /* server command line, NULL-terminated */
+    size_t argc;
+    struct pf_plan_client clients[PF_MAX_CLIENT_PROCS];
+    size_t nclients;
+};
+
+/* Builds the plan; fixture binaries are looked up under run->fixture_dir
+ * /<platform dir>/<name>. Returns 0, or -1 with err set. */
+int pf_plan_build(struct pf_plan *p, const struct pf_run *run,
+                  const char *platform_dir, char *err, size_t errlen);
+void pf_plan_free(struct pf_plan *p);
+
+/* Replaces {endpoint}, {rundir}, {user:NAME} and {group:NAME} in s.
+ * Returns a new string, or NULL with err set for an unknown placeholder. */
+char *pf_plan_expand(const char *s, const struct pf_plan *p,
+                     const struct pf_run *run, char *err, size_t errlen);
+
+/* Rewrites scenario names in ACL entries ("user:alice:rw-") to real names. */
+char *pf_plan_acl_entries(const struct pf_run *run, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,25 @@
+/* run_scenario.h - running one scenario (run.c), as the suite sees it. */
+#ifndef PF_RUN_SCENARIO_H
+#define PF_RUN_SCENARIO_H
+
+#include <stdint.h>
+#include <json-c/json.h>
+#include "scenario.h"
+
+struct pf_run_env {
+    char run_id[8];
+    const char *outdir;
+    uint64_t seed;
+    const char *fixture_dir;
+    const char *tool_dir;
+};
+
+/* Runs sc and returns its entry for results.json. *harness_error is set
+ * when the harness or machine cannot run scenarios (exit 3). */
+json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_env *env,
+                             int *harness_error);
+
+/* rm -rf, staying on one file system and never following links. */
+void pf_remove_tree(const char *path);
+
+#endif

@@ -1,0 +1,281 @@
+/* suite.c - loading a suite, running it, and writing the run's store. */
+#include "suite.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "report.h"
+#include "results.h"
+#include "run.h"
+#include "run_scenario.h"
+#include "unix/accounts.h"
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int has_yaml_suffix(const char *name)
+{
+    size_t n = strlen(name);
+    return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml"));
+}
+
+static void add(struct pf_scenario_list *l, struct pf_scenario *sc)
+{
+    l->items = realloc(l->items, (l->n + 1) * sizeof *l->items);
+    l->items[l->n++] = sc;
+}
+
+static int load_file(const char *path, struct pf_scenario_list *l)
+{
+    struct pf_error err;
+    struct pf_scenario *sc = pf_scenario_load(path, &err);
+    if (!sc) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->items[i]->name, sc->name)) {
+            fprintf(stderr, "%s: scenario name '%s' is already used by %s\n", path, sc->name,
+                    l->items[i]->file);
+            pf_scenario_free(sc);
+            return -1;
+        }
+    add(l, sc);
+    return 0;
+}
+
+static int load_dir(const char *dir, struct pf_scenario_list *l)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "%s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    char **names = NULL;
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.' && has_yaml_suffix(e->d_name)) {
+            names = realloc(names, (n + 1) * sizeof *names);
+            names[n++] = strdup(e->d_name);
+        }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_str);
+    int rc = 0;
+    if (n == 0) {
+        fprintf(stderr, "%s: no scenario files (*.yaml, *.yml) in this directory\n", dir);
+        rc = -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/",
+                 names[i]);
+        if (load_file(path, l) < 0)
+            rc = -1;
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+int pf_scenarios_load(char **paths, int npaths, struct pf_scenario_list *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = 0;
+    for (int i = 0; i < npaths; i++) {
+        struct stat st;
+        if (stat(paths[i], &st) < 0) {
+            fprintf(stderr, "%s: %s\n", paths[i], strerror(errno));
+            rc = -1;
+        } else if (S_ISDIR(st.st_mode)) {
+            rc |= load_dir(paths[i], out);
+        } else {
+            rc |= load_file(paths[i], out);
+        }
+    }
+    return rc;
+}
+
+void pf_scenarios_free(struct pf_scenario_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        pf_scenario_free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    pf_interrupted = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;   /* no SA_RESTART: poll() must return */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int make_store(const struct pf_suite_options *o, const char *run_id, char *dir,
+                      size_t n)
+{
+    if (o->out) {
+        snprintf(dir, n, "%s", o->out);
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+            fprintf(stderr, "pipefault: cannot create %s: %s\n", dir, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if (mkdir("out", 0755) < 0 && errno != EEXIST) {
+        fprintf(stderr, "pipefault: cannot create out/: %s\n", strerror(errno));
+        return -1;
+    }
+    char stamp[32];
+    time_t now = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", gmtime(&now));
+    char name[64];
+    snprintf(name, sizeof name, "%s-%s", stamp, run_id);
+    snprintf(dir, n, "out/%s", name);
+    if (mkdir(dir, 0755) < 0) {
+        fprintf(stderr, "pipefault: cannot create %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    /* out/latest -> the newest run, replaced atomically. */
+    unlink("out/.latest.tmp");
+    if (symlink(name, "out/.latest.tmp") == 0)
+        rename("out/.latest.tmp", "out/latest");
+    return 0;
+}
+
+static void progress(size_t i, size_t n, const char *name, json_object *res)
+{
+    json_object *v = NULL, *r = NULL, *d = NULL;
+    json_object_object_get_ex(res, "verdict", &v);
+    json_object_object_get_ex(res, "reason", &r);
+    json_object_object_get_ex(res, "duration_ms", &d);
+    fprintf(stderr, "[%zu/%zu] %-36s %-7s %6.2fs  %s\n", i + 1, n, name,
+            json_object_get_string(v), d ? (double)json_object_get_int64(d) / 1000.0 : 0.0,
+            json_object_get_string(r));
+}
+
+int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options *o)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->items[i]->platform == PF_PLATFORM_LINUX && geteuid() != 0) {
+            fprintf(stderr, "pipefault: %s: Linux scenarios need root: the harness creates "
+                    "real accounts and runs clients as them (try sudo)\n", l->items[i]->file);
+            return PF_EXIT_HARNESS;
+        }
+    if (geteuid() == 0)
+        pf_accounts_sweep();
+
+    unsigned char rnd[3];
+    if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {
+        fprintf(stderr, "pipefault: getrandom: %s\n", strerror(errno));
+        return PF_EXIT_HARNESS;
+    }
+    struct pf_run_env env;
+    memset(&env, 0, sizeof env);
+    snprintf(env.run_id, sizeof env.run_id, "%02x%02x%02x", rnd[0], rnd[1], rnd[2]);
+    char outdir[4096];
+    if (make_store(o, env.run_id, outdir, sizeof outdir) < 0)
+        return PF_EXIT_HARNESS;
+    char err[512];
+    if (geteuid() == 0 && pf_run_mark(env.run_id, err, sizeof err) < 0) {
+        fprintf(stderr, "pipefault: %s\n", err);
+        return PF_EXIT_HARNESS;
+    }
+    install_signals();
+    env.outdir = outdir;
+    env.seed = o->seed;
+    env.fixture_dir = o->fixture_dir;
+    env.tool_dir = o->tool_dir;
+
+    time_t now = time(NULL);
+    char started[32];
+    strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    fprintf(stderr, "pipefault: run %s, seed %llu, %zu scenario%s -> %s\n", env.run_id,
+            (unsigned long long)o->seed, l->n, l->n == 1 ? "" : "s", outdir);
+
+    json_object *scenarios = json_object_new_array();
+    int counts[4] = {0};   /* pass fail error skipped */
+    int harness_error = 0;
+    for (size_t i = 0; i < l->n && !pf_interrupted && !harness_error; i++) {
+        json_object *res = pf_run_scenario(l->items[i], &env, &harness_error);
+        json_object *v = NULL;
+        json_object_object_get_ex(res, "verdict", &v);
+        const char *vs = json_object_get_string(v);
+        counts[!strcmp(vs, "pass") ? 0 : !strcmp(vs, "fail") ? 1 : !strcmp(vs, "error") ? 2 : 3]++;
+        progress(i, l->n, l->items[i]->name, res);
+        json_object_array_add(scenarios, res);
+    }
+    if (geteuid() == 0)
+        pf_run_unmark(env.run_id);
+
+    json_object *results = json_object_new_object();
+    json_object_object_add(results, "schema", json_object_new_int(1));
+    json_object_object_add(results, "tool", json_object_new_string("pipefault " PF_VERSION));
+    json_object *run = json_object_new_object();
+    json_object_object_add(run, "id", json_object_new_string(env.run_id));
+    json_object_object_add(run, "started", json_object_new_string(started));
+    json_object_object_add(run, "seed", json_object_new_int64((int64_t)o->seed));
+    json_object_object_add(run, "command", json_object_new_string(o->command));
+    json_object_object_add(run, "complete",
+                           json_object_new_boolean(!pf_interrupted && !harness_error));
+    json_object_object_add(results, "run", run);
+    json_object *summary = json_object_new_object();
+    json_object_object_add(summary, "pass", json_object_new_int(counts[0]));
+    json_object_object_add(summary, "fail", json_object_new_int(counts[1]));
+    json_object_object_add(summary, "error", json_object_new_int(counts[2]));
+    json_object_object_add(summary, "skipped", json_object_new_int(counts[3]));
+    json_object_object_add(summary, "not_run",
+                           json_object_new_int((int)(l->n - json_object_array_length(scenarios))));
+    json_object_object_add(results, "summary", summary);
+    json_object_object_add(results, "scenarios", scenarios);
+
+    int rc = PF_EXIT_PASS;
+    if (pf_results_write(outdir, results) < 0 || pf_junit_write(outdir, results) < 0) {
+        fprintf(stderr, "pipefault: cannot write results into %s: %s\n", outdir, strerror(errno));
+        rc = PF_EXIT_HARNESS;
+    } else if (pf_report_write(outdir, err, sizeof err) < 0) {
+        fprintf(stderr, "pipefault: report: %s\n", err);
+        rc = PF_EXIT_HARNESS;
+    }
+    json_object_put(results);
+
+    fprintf(stderr, "pipefault: %d pass, %d fail, %d error, %d skipped", counts[0], counts[1],
+            counts[2], counts[3]);
+    if (pf_interrupted || harness_error)
+        fprintf(stderr, ", %zu not run", l->n - (size_t)(counts[0] + counts[1] + counts[2] + counts[3]));
+    fprintf(stderr, " -> %s/index.html\n", outdir);
+    if (counts[1] + counts[2])
+        fprintf(stderr, "pipefault: reproduce with: %s\n", o->command);
+    if (pf_interrupted) {
+        fprintf(stderr, "pipefault: interrupted; partial results were written\n");
+        return PF_EXIT_HARNESS;
+    }
+    if (harness_error)
+        return PF_EXIT_HARNESS;
+    if (rc != PF_EXIT_PASS)
+        return rc;
+    return counts[1] + counts[2] ? PF_EXIT_FAIL : PF_EXIT_PASS;
+}

@@ -1,0 +1,43 @@
+/* suite.h - running a list of scenario files and writing the run's store.
+ *
+ * One store directory per run (out/<stamp>-<run>/ with out/latest pointing
+ * at it, or --out DIR): results.json, junit.xml, index.html, and one folder
+ * per scenario with trace.jsonl and the server's output.
+ */
+#ifndef PF_SUITE_H
+#define PF_SUITE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "scenario.h"
+
+/* Exit codes, the CLI contract. */
+enum {
+    PF_EXIT_PASS = 0,
+    PF_EXIT_FAIL = 1,
+    PF_EXIT_BAD_INPUT = 2,
+    PF_EXIT_HARNESS = 3,
+};
+
+struct pf_scenario_list {
+    struct pf_scenario **items;
+    size_t n;
+};
+
+/* Expands files and suite directories and loads every scenario. Prints each
+ * error as file:line:col: message. Returns 0, or -1 if any failed. */
+int pf_scenarios_load(char **paths, int npaths, struct pf_scenario_list *out);
+void pf_scenarios_free(struct pf_scenario_list *l);
+
+struct pf_suite_options {
+    const char *out;        /* NULL: out/<stamp>-<run> plus out/latest */
+    uint64_t seed;
+    const char *command;    /* the command line that reproduces the run */
+    const char *fixture_dir;
+    const char *tool_dir;
+};
+
+/* Runs every scenario; returns an exit code. */
+int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options *o);
+
+#endif

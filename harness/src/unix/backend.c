@@ -1,0 +1,573 @@
+/* backend.c - runs one Linux scenario: accounts, server, observer, clients.
+ *
+ * One thread, one poll() loop, in the manner of an event loop: the inotify
+ * fd, the supervisor's notification fd, the server's and clients' pidfds
+ * and the clients' report pipes. Nothing blocks the loop: a delayed or held
+ * server syscall is simply a notification not yet answered, and a held
+ * client waits for a byte on its control pipe.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../plan.h"
+#include "../run.h"
+#include "accounts.h"
+#include "client.h"
+#include "observer.h"
+#include "perms.h"
+#include "server.h"
+#include "supervisor.h"
+
+#define STOP_GRACE_NS 2000000000LL
+
+struct linux_run {
+    struct pf_run *run;
+    const struct pf_scenario *sc;
+    struct pf_plan plan;
+    struct pf_accounts accounts;
+    struct pf_observer obs;
+    struct pf_server_proc server;
+    struct pf_supervisor *sup;
+    struct pf_client_proc clients[PF_MAX_CLIENT_PROCS];
+    size_t nclients;
+    bool clients_started;
+    bool harness_error;      /* the run cannot go on here at all (exit 3) */
+    int64_t server_start_ns;
+};
+
+static const char *linux_unavailable(void)
+{
+    return NULL;
+}
+
+static void trace_event(struct linux_run *lr, const char *ev, json_object *f)
+{
+    pf_trace_emit(&lr->run->trace, "harness", ev, f);
+}
+
+static json_object *intended_reference(struct linux_run *lr, char *err, size_t errlen)
+{
+    const struct pf_scenario *sc = lr->sc;
+    json_object *ref = json_object_new_object();
+    if (sc->intended.mode >= 0) {
+        char m[8];
+        pf_mode_string((mode_t)sc->intended.mode, m);
+        json_object_object_add(ref, "mode", json_object_new_string(m));
+    }
+    uid_t uid = 0;   /* the server runs as root */
+    if (sc->intended.owner && strcmp(sc->intended.owner, "server")) {
+        const struct pf_user *u = pf_accounts_user(&lr->accounts, sc->intended.owner);
+        uid = u ? u->uid : 0;
+    }
+    json_object_object_add(ref, "uid", json_object_new_int64(uid));
+    if (sc->intended.group) {
+        gid_t gid = 0;
+        pf_accounts_gid(&lr->accounts, sc->intended.group, &gid);
+        json_object_object_add(ref, "gid", json_object_new_int64(gid));
+    }
+    char *entries = pf_plan_acl_entries(lr->run, err, errlen);
+    if (!entries) {
+        json_object_put(ref);
+        return NULL;
+    }
+    json_object_object_add(ref, "acl_named", pf_acl_named_entries(entries));
+    free(entries);
+    return ref;
+}
+
+static int setup(struct linux_run *lr)
+{
+    struct pf_run *run = lr->run;
+    const struct pf_scenario *sc = lr->sc;
+    char err[512];
+    if (geteuid() != 0) {
+        snprintf(run->error, sizeof run->error,
+                 "Linux scenarios need root: they create real accounts and run clients as them");
+        return -2;
+    }
+    const char *why = pf_supervisor_unsupported();
+    if (why) {
+        snprintf(run->error, sizeof run->error, "seccomp supervisor unavailable: %s", why);
+        return -2;
+    }
+    if (pf_accounts_create(&lr->accounts, sc, run->run_id, err, sizeof err) < 0) {
+        snprintf(run->error, sizeof run->error, "creating accounts: %s", err);
+        return -2;
+    }
+    if (pf_plan_build(&lr->plan, run, "posix", err, sizeof err) < 0) {
+        snprintf(run->error, sizeof run->error, "%s", err);
+        return -1;
+    }
+    if (lr->plan.endpoint_dir[0] && mkdir(lr->plan.endpoint_dir, 0755) < 0) {
+        snprintf(run->error, sizeof run->error, "mkdir %s: %s", lr->plan.endpoint_dir,
+                 strerror(errno));
+        return -2;
+    }
+    if (lr->plan.endpoint_dir[0])
+        chmod(lr->plan.endpoint_dir, 0755);
+    if (pf_observer_open(&lr->obs, &run->trace, lr->plan.endpoint, sc->endpoint.kind, err,
+                         sizeof err) < 0) {
+        snprintf(run->error, sizeof run->error, "%s", err);
+        return -2;
+    }
+    lr->obs.umask_ = (mode_t)sc->server.umask;
+
+    /* What this run holds as intended and as default. */
+    json_object *intended = intended_reference(lr, err, sizeof err);
+    if (!intended) {
+        snprintf(run->error, sizeof run->error, "%s: %s", sc->file, err);
+        return -1;
+    }
+    struct utsname un;
+    uname(&un);
+    char um[8];
+    snprintf(um, sizeof um, "%04o", (unsigned)sc->server.umask);
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "os", json_object_new_string("linux"));
+    json_object_object_add(f, "version", json_object_new_string(un.release));
+    json_object_object_add(f, "single_account", json_object_new_boolean(0));
+    json_object_object_add(f, "umask", json_object_new_string(um));
+    json_object_object_add(f, "endpoint", json_object_new_string(lr->obs.path));
+    json_object_object_add(f, "endpoint_kind",
+                           json_object_new_string(pf_endpoint_kind_name(sc->endpoint.kind)));
+    json_object_object_add(f, "intended", intended);
+    json_object_object_add(f, "default",
+                           sc->endpoint.kind == PF_EP_ABSTRACT ? NULL :
+                           pf_perm_default(lr->plan.endpoint_dir,
+                                           sc->endpoint.kind != PF_EP_FIFO,
+                                           (mode_t)sc->server.umask, 0, 0));
+    trace_event(lr, "platform", f);
+
+    for (size_t i = 0; i < sc->naccounts; i++) {
+        const struct pf_user *u = pf_accounts_user(&lr->accounts, sc->accounts[i].name);
+        json_object *a = json_object_new_object();
+        json_object_object_add(a, "name", json_object_new_string(sc->accounts[i].name));
+        json_object_object_add(a, "user", json_object_new_string(u->name));
+        json_object_object_add(a, "uid", json_object_new_int64(u->uid));
+        json_object_object_add(a, "gid", json_object_new_int64(u->gid));
+        json_object *g = json_object_new_array();
+        for (size_t k = 0; k < sc->accounts[i].ngroups; k++) {
+            char real[33];
+            pf_real_name(run->run_id, sc->accounts[i].groups[k], real);
+            json_object_array_add(g, json_object_new_string(real));
+        }
+        json_object_object_add(a, "groups", g);
+        json_object_object_add(a, "allowed", json_object_new_boolean(sc->accounts[i].allowed));
+        trace_event(lr, "account", a);
+    }
+    return 0;
+}
+
+static int start_server(struct linux_run *lr)
+{
+    struct pf_run *run = lr->run;
+    char err[512], errpath[1100], outpath[1100];
+    snprintf(errpath, sizeof errpath, "%s/server.stderr", run->outdir);
+    snprintf(outpath, sizeof outpath, "%s/server.stdout", run->outdir);
+    unsigned ops = pf_supervisor_ops(lr->sc);
+    if (pf_server_spawn(&lr->server, lr->plan.argv, run->workdir, (mode_t)lr->sc->server.umask,
+                        ops, errpath, outpath, err, sizeof err) < 0) {
+        snprintf(run->error, sizeof run->error, "%s", err);
+        pf_file_tail(errpath, run->server_stderr, sizeof run->server_stderr);
+        return -1;
+    }
+    lr->server_start_ns = pf_clock_ns();
+    lr->obs.server_pid = lr->server.pid;
+    struct pf_supervisor_hooks hooks = {.ctx = &lr->obs, .observe = pf_observer_on_syscall};
+    lr->sup = pf_supervisor_start(lr->server.sup_sock, lr->sc, run->seed, &run->trace, &hooks);
+    if (!lr->sup) {
+        snprintf(run->error, sizeof run->error, "seccomp supervisor failed to start: %s",
+                 strerror(errno));
+        return -2;
+    }
+    json_object *argv = json_object_new_array();
+    for (size_t i = 0; i < lr->plan.argc; i++)
+        json_object_array_add(argv, json_object_new_string(lr->plan.argv[i]));
+    char um[8];
+    snprintf(um, sizeof um, "%04o", (unsigned)lr->sc->server.umask);
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "pid", json_object_new_int(lr->server.pid));
+    json_object_object_add(f, "argv", argv);
+    json_object_object_add(f, "umask", json_object_new_string(um));
+    trace_event(lr, "server_start", f);
+    return 0;
+}
+
+static int start_clients(struct linux_run *lr)
+{
+    struct pf_run *run = lr->run;
+    struct pf_client_env env = {
+        .sc = lr->sc,
+        .endpoint = lr->plan.endpoint,
+        .trace_start_ns = run->trace.start_ns,
+        .start_ns = pf_clock_ns(),
+        .deadline_ns = run->deadline_ns,
+    };
+    for (size_t i = 0; i < lr->plan.nclients; i++) {
+        const struct pf_plan_client *pc = &lr->plan.clients[i];
+        const struct pf_user *u = pf_accounts_user(&lr->accounts, pc->account->name);
+        char err[256];
+        if (pf_client_spawn(&lr->clients[lr->nclients], pc, u, &env, err, sizeof err) < 0) {
+            snprintf(run->error, sizeof run->error, "%s", err);
+            lr->harness_error = true;
+            return -1;
+        }
+        lr->nclients++;
+    }
+    return 0;
+}
+
+/* A client's hold is released by an event of another account, or times out. */
+static void release_client(struct linux_run *lr, struct pf_client_proc *cp,
+                           const char *decision)
+{
+    const struct pf_fault *f = &lr->sc->faults[cp->held_rule];
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "pid", json_object_new_int(cp->pid));
+    json_object_object_add(o, "tid", json_object_new_int(cp->pid));
+    json_object_object_add(o, "op", json_object_new_string(pf_fault_op_name(f->op)));
+    json_object_object_add(o, "phase", json_object_new_string("before"));
+    json_object_object_add(o, "action", json_object_new_string("hold"));
+    json_object_object_add(o, "rule", json_object_new_int(cp->held_rule));
+    json_object_object_add(o, "decision", json_object_new_string(decision));
+    json_object_object_add(o, "client", json_object_new_string(cp->plan->label));
+    pf_trace_emit(&lr->run->trace, "harness", "fault", o);
+    cp->held_rule = -1;
+    if (write(cp->control_fd, "r", 1) < 0) {
+        /* the client is gone; nothing to release */
+    }
+}
+
+static void notify_event(struct linux_run *lr, const char *account, const char *event)
+{
+    if (lr->sup)
+        pf_supervisor_notify(lr->sup, account, event);
+    for (size_t i = 0; i < lr->nclients; i++) {
+        struct pf_client_proc *cp = &lr->clients[i];
+        if (cp->held_rule < 0)
+            continue;
+        const struct pf_fault *f = &lr->sc->faults[cp->held_rule];
+        if (!strcmp(f->until_account, account) && !strcmp(f->until_event, event))
+            release_client(lr, cp, "released");
+    }
+}
+
+static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *line)
+{
+    json_object *o = json_tokener_parse(line);
+    if (!o || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        return;
+    }
+    json_object *jev = NULL, *jt = NULL;
+    json_object_object_get_ex(o, "ev", &jev);
+    const char *ev = jev ? json_object_get_string(jev) : "";
+    if (!strcmp(ev, "client_error")) {
+        json_object *m = NULL;
+        json_object_object_get_ex(o, "message", &m);
+        snprintf(lr->run->error, sizeof lr->run->error, "client %s: %s", cp->plan->label,
+                 m ? json_object_get_string(m) : "failed");
+        lr->harness_error = true;
+        json_object_put(o);
+        return;
+    }
+    if (!strcmp(ev, "hold")) {
+        json_object *r = NULL;
+        json_object_object_get_ex(o, "rule", &r);
+        cp->held_rule = json_object_get_int(r);
+        cp->hold_deadline_ns = pf_clock_ns() + lr->sc->faults[cp->held_rule].timeout_ns;
+        json_object *f = json_object_new_object();
+        json_object_object_add(f, "pid", json_object_new_int(cp->pid));
+        json_object_object_add(f, "tid", json_object_new_int(cp->pid));
+        json_object_object_add(f, "op", json_object_new_string(
+            pf_fault_op_name(lr->sc->faults[cp->held_rule].op)));
+        json_object_object_add(f, "phase", json_object_new_string("before"));
+        json_object_object_add(f, "action", json_object_new_string("hold"));
+        json_object_object_add(f, "rule", json_object_new_int(cp->held_rule));
+        json_object_object_add(f, "decision", json_object_new_string("held"));
+        json_object_object_add(f, "client", json_object_new_string(cp->plan->label));
+        pf_trace_emit(&lr->run->trace, "harness", "fault", f);
+        json_object_put(o);
+        return;
+    }
+    if (!strcmp(ev, "outcome")) {
+        /* How a connect/open ended, sent before the client waits to be
+         * served: this is what releases holds waiting on this account. */
+        json_object *out = NULL;
+        json_object_object_get_ex(o, "outcome", &out);
+        const char *outcome = out ? json_object_get_string(out) : "";
+        const char *acc = cp->plan->account->name;
+        notify_event(lr, acc, "attempt");
+        notify_event(lr, acc, !strcmp(outcome, "ok") ? "admitted" : "refused");
+        if (!strcmp(outcome, "EACCES") || !strcmp(outcome, "EPERM"))
+            notify_event(lr, acc, "denied");
+        json_object_put(o);
+        return;
+    }
+    json_object_object_get_ex(o, "t", &jt);
+    int64_t t = jt ? json_object_get_int64(jt) : -1;
+    json_object_object_del(o, "t");
+    json_object_object_del(o, "ev");
+    char evname[32];
+    snprintf(evname, sizeof evname, "%s", ev);
+    pf_trace_emit_at(&lr->run->trace, t, "client", evname, o);
+}
+
+static void read_client(struct linux_run *lr, struct pf_client_proc *cp)
+{
+    for (;;) {
+        ssize_t n = read(cp->report_fd, cp->buf + cp->buflen, sizeof cp->buf - 1 - cp->buflen);
+        if (n == 0) {
+            cp->eof = true;
+            return;
+        }
+        if (n < 0)
+            return;
+        cp->buflen += (size_t)n;
+        cp->buf[cp->buflen] = 0;
+        char *start = cp->buf, *nl;
+        while ((nl = strchr(start, '\n'))) {
+            *nl = 0;
+            client_line(lr, cp, start);
+            start = nl + 1;
+        }
+        cp->buflen = strlen(start);
+        memmove(cp->buf, start, cp->buflen + 1);
+    }
+}
+
+static bool clients_done(const struct linux_run *lr)
+{
+    for (size_t i = 0; i < lr->nclients; i++)
+        if (!lr->clients[i].eof || !lr->clients[i].exited)
+            return false;
+    return true;
+}
+
+static int64_t next_deadline(const struct linux_run *lr)
+{
+    int64_t d = lr->run->deadline_ns;
+    if (lr->sup) {
+        int64_t s = pf_supervisor_next_deadline(lr->sup);
+        if (s >= 0 && s < d)
+            d = s;
+    }
+    if (lr->obs.n == 0) {
+        int64_t r = lr->server_start_ns + lr->sc->server.ready_timeout_ns;
+        if (r < d)
+            d = r;
+    }
+    for (size_t i = 0; i < lr->nclients; i++)
+        if (lr->clients[i].held_rule >= 0 && lr->clients[i].hold_deadline_ns < d)
+            d = lr->clients[i].hold_deadline_ns;
+    return d;
+}
+
+/* One turn of the loop: wait for anything, handle it. */
+static void turn(struct linux_run *lr, int max_ms)
+{
+    struct pollfd pfd[3 + 2 * PF_MAX_CLIENT_PROCS];
+    int n = 0;
+    int sup_i = -1, ino_i = -1, srv_i = -1;
+    if (lr->sup) {
+        sup_i = n;
+        pfd[n++] = (struct pollfd){.fd = pf_supervisor_fd(lr->sup), .events = POLLIN};
+    }
+    if (lr->obs.ifd >= 0) {
+        ino_i = n;
+        pfd[n++] = (struct pollfd){.fd = lr->obs.ifd, .events = POLLIN};
+    }
+    if (!lr->server.exited && lr->server.pidfd >= 0) {
+        srv_i = n;
+        pfd[n++] = (struct pollfd){.fd = lr->server.pidfd, .events = POLLIN};
+    }
+    int cl0 = n;
+    for (size_t i = 0; i < lr->nclients; i++) {
+        struct pf_client_proc *cp = &lr->clients[i];
+        pfd[n++] = (struct pollfd){.fd = cp->eof ? -1 : cp->report_fd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = cp->exited ? -1 : cp->pidfd, .events = POLLIN};
+    }
+    int64_t wait_ns = next_deadline(lr) - pf_clock_ns();
+    int timeout = wait_ns <= 0 ? 0 : (int)((wait_ns + 999999) / 1000000);
+    if (max_ms >= 0 && timeout > max_ms)
+        timeout = max_ms;
+    int r = poll(pfd, (nfds_t)n, timeout);
+    if (r < 0 && errno != EINTR)
+        return;
+    if (r > 0) {
+        if (ino_i >= 0 && pfd[ino_i].revents)
+            pf_observer_drain(&lr->obs, false);
+        if (sup_i >= 0 && pfd[sup_i].revents)
+            pf_supervisor_dispatch(lr->sup);
+        if (srv_i >= 0 && pfd[srv_i].revents)
+            pf_server_reap(&lr->server);
+        for (size_t i = 0; i < lr->nclients; i++) {
+            struct pf_client_proc *cp = &lr->clients[i];
+            if (pfd[cl0 + 2 * (int)i].revents)
+                read_client(lr, cp);
+            if (pfd[cl0 + 2 * (int)i + 1].revents && !cp->exited) {
+                int st;
+                if (waitpid(cp->pid, &st, WNOHANG) == cp->pid)
+                    cp->exited = true;
+            }
+        }
+    }
+    if (lr->sup)
+        pf_supervisor_tick(lr->sup);
+    int64_t now = pf_clock_ns();
+    for (size_t i = 0; i < lr->nclients; i++)
+        if (lr->clients[i].held_rule >= 0 && lr->clients[i].hold_deadline_ns <= now)
+            release_client(lr, &lr->clients[i], "timed-out");
+}
+
+static void pump(void *ctx, int timeout_ms)
+{
+    turn(ctx, timeout_ms);
+}
+
+static void describe_exit(char *out, size_t n, int status)
+{
+    if (WIFSIGNALED(status))
+        snprintf(out, n, "was killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(out, n, "exited with status %d", WEXITSTATUS(status));
+}
+
+/* Runs until the clients are done, the server dies, time runs out or the
+ * user interrupts. Returns the reason. */
+static const char *main_loop(struct linux_run *lr)
+{
+    struct pf_run *run = lr->run;
+    for (;;) {
+        if (pf_interrupted)
+            return "interrupted";
+        if (run->error[0])
+            return "error";
+        /* Clients begin once the server has created its endpoint: their
+         * schedule (start, interval) counts from that moment. */
+        if (!lr->clients_started && lr->obs.n > 0) {
+            lr->clients_started = true;
+            if (start_clients(lr) < 0)
+                return "error";
+        }
+        if (lr->clients_started && clients_done(lr))
+            return "clients-done";
+        if (lr->server.exited) {
+            char how[128];
+            describe_exit(how, sizeof how, lr->server.status);
+            snprintf(run->error, sizeof run->error,
+                     "the server %s before the clients finished", how);
+            return "server-exited";
+        }
+        int64_t now = pf_clock_ns();
+        if (now >= run->deadline_ns) {
+            snprintf(run->error, sizeof run->error,
+                     "timed out after %.1f s (server.timeout): the server or a held "
+                     "operation did not finish", (double)lr->sc->server.timeout_ns / 1e9);
+            return "timeout";
+        }
+        if (lr->obs.n == 0 && now >= lr->server_start_ns + lr->sc->server.ready_timeout_ns) {
+            snprintf(run->error, sizeof run->error,
+                     "the endpoint %s never appeared within %.1f s (server.ready_timeout)",
+                     lr->obs.path, (double)lr->sc->server.ready_timeout_ns / 1e9);
+            return "error";
+        }
+        turn(lr, -1);
+    }
+}
+
+static void stop_all(struct linux_run *lr)
+{
+    for (size_t i = 0; i < lr->nclients; i++) {
+        struct pf_client_proc *cp = &lr->clients[i];
+        if (!cp->exited) {
+            kill(cp->pid, SIGKILL);
+            waitpid(cp->pid, NULL, 0);
+            cp->exited = true;
+        }
+        if (!cp->eof)
+            read_client(lr, cp);
+        close(cp->report_fd);
+        close(cp->control_fd);
+        if (cp->pidfd >= 0)
+            close(cp->pidfd);
+    }
+    if (lr->server.pid > 0) {
+        pf_server_stop(&lr->server, STOP_GRACE_NS, lr->sup ? pump : NULL, lr);
+        pf_observer_drain(&lr->obs, false);
+        json_object *f = json_object_new_object();
+        int st = lr->server.status;
+        json_object_object_add(f, "pid", json_object_new_int(lr->server.pid));
+        json_object_object_add(f, "status",
+                               WIFEXITED(st) ? json_object_new_int(WEXITSTATUS(st)) : NULL);
+        json_object_object_add(f, "signal",
+                               WIFSIGNALED(st) ? json_object_new_int(WTERMSIG(st)) : NULL);
+        json_object_object_add(f, "expected", json_object_new_boolean(lr->server.stopped_by_us));
+        trace_event(lr, "server_exit", f);
+
+        json_object *s = json_object_new_object();
+        json_object *argv = json_object_new_array();
+        for (size_t i = 0; i < lr->plan.argc; i++)
+            json_object_array_add(argv, json_object_new_string(lr->plan.argv[i]));
+        json_object_object_add(s, "pid", json_object_new_int(lr->server.pid));
+        json_object_object_add(s, "argv", argv);
+        json_object_object_add(s, "exit_status",
+                               WIFEXITED(st) ? json_object_new_int(WEXITSTATUS(st)) : NULL);
+        json_object_object_add(s, "signal",
+                               WIFSIGNALED(st) ? json_object_new_int(WTERMSIG(st)) : NULL);
+        lr->run->server = s;
+    }
+    if (lr->sup) {
+        pf_supervisor_free(lr->sup);
+        lr->sup = NULL;
+    }
+}
+
+static int linux_run(struct pf_run *run)
+{
+    struct linux_run *lr = calloc(1, sizeof *lr);
+    lr->run = run;
+    lr->sc = run->sc;
+    lr->server.sup_sock = -1;
+    lr->server.pidfd = -1;
+    lr->obs.ifd = -1;
+    int rc = setup(lr);
+    if (rc == 0)
+        rc = start_server(lr);
+    const char *reason = "error";
+    if (rc == 0) {
+        reason = main_loop(lr);
+        if (strcmp(reason, "clients-done"))
+            rc = pf_interrupted || lr->harness_error ? -2 : -1;
+    }
+    stop_all(lr);
+    if (!strcmp(reason, "interrupted"))
+        snprintf(run->error, sizeof run->error, "interrupted");
+    char errpath[1100];
+    snprintf(errpath, sizeof errpath, "%s/server.stderr", run->outdir);
+    pf_file_tail(errpath, run->server_stderr, sizeof run->server_stderr);
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "reason", json_object_new_string(reason));
+    trace_event(lr, "scenario_end", f);
+
+    pf_observer_close(&lr->obs);
+    pf_accounts_remove(&lr->accounts);
+    pf_plan_free(&lr->plan);
+    free(lr);
+    return rc;
+}
+
+const struct pf_backend pf_backend_linux = {
+    .name = "linux",
+    .unavailable = linux_unavailable,
+    .run = linux_run,
+};

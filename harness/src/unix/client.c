@@ -1,0 +1,289 @@
+/* client.c - the client process: drop to an account, then attempt connects.
+ *
+ * Root passes every permission check, so a client that failed to drop its
+ * privileges would make every permission test pass; the drop is verified
+ * (uid, gid, groups, and that root cannot be regained) and a client that
+ * cannot prove it runs as its account exits without attempting anything.
+ */
+#include "client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../faults.h"
+
+#define SERVE_TIMEOUT_MS 1000
+
+static int drop_privileges(const struct pf_user *u)
+{
+    if (setgroups(u->ngroups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+        setresuid(u->uid, u->uid, u->uid) < 0)
+        return -1;
+    uid_t r, e, s;
+    gid_t rg, eg, sg;
+    if (getresuid(&r, &e, &s) < 0 || r != u->uid || e != u->uid || s != u->uid)
+        return -1;
+    if (getresgid(&rg, &eg, &sg) < 0 || rg != u->gid || eg != u->gid || sg != u->gid)
+        return -1;
+    gid_t have[64];
+    int n = getgroups(64, have);
+    if (n < 0 || (size_t)n != u->ngroups)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (have[i] != u->groups[i])
+            return -1;
+    if (u->uid != 0 && setuid(0) == 0)
+        return -1;
+    return 0;
+}
+
+static const char *outcome_name(int err, char buf[16])
+{
+    switch (err) {
+    case 0: return "ok";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case ENOENT: return "ENOENT";
+    case ENXIO: return "ENXIO";
+    case EAGAIN: return "EAGAIN";
+    case ENOTSOCK: return "ENOTSOCK";
+    case ECONNRESET: return "ECONNRESET";
+    case EPIPE: return "EPIPE";
+    default:
+        snprintf(buf, 16, "errno:%d", err);
+        return buf;
+    }
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void sleep_until(int64_t abs_ns)
+{
+    struct timespec ts = {abs_ns / 1000000000LL, abs_ns % 1000000000LL};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+static void report(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(int fd, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0 || n >= (int)sizeof line - 1)
+        return;
+    line[n++] = '\n';
+    /* One write per line: lines below PIPE_BUF never interleave. */
+    if (write(fd, line, (size_t)n) < 0)
+        _exit(3);
+}
+
+/* Tells the harness how a connect or open ended, at once: holds elsewhere
+ * wait for exactly this, and must not also wait for the server's answer. */
+static int64_t connected_at;   /* when the last connect/open returned */
+
+static int tell_outcome(int out, int err)
+{
+    char buf[16];
+    connected_at = now_ns();
+    report(out, "{\"ev\":\"outcome\",\"outcome\":\"%s\",\"t_end\":%lld}",
+           outcome_name(err, buf), (long long)connected_at);
+    return err;
+}
+
+/* One connect (socket) or open (FIFO); returns errno (0 ok) and whether the
+ * server answered. */
+static int attempt_once(const struct pf_client_env *env, int out, bool *served)
+{
+    *served = false;
+    if (env->sc->endpoint.kind == PF_EP_FIFO) {
+        int fd = open(env->endpoint, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            return tell_outcome(out, errno);
+        tell_outcome(out, 0);
+        *served = write(fd, "hello\n", 6) == 6;
+        close(fd);
+        return 0;
+    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    socklen_t len;
+    if (env->sc->endpoint.kind == PF_EP_ABSTRACT) {
+        size_t n = strlen(env->endpoint);
+        memcpy(sa.sun_path + 1, env->endpoint, n);
+        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+    } else {
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", env->endpoint);
+        len = sizeof sa;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return tell_outcome(out, errno);
+    if (connect(fd, (struct sockaddr *)&sa, len) < 0) {
+        int e = errno;
+        close(fd);
+        return tell_outcome(out, e);
+    }
+    tell_outcome(out, 0);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char b[64];
+    if (poll(&p, 1, SERVE_TIMEOUT_MS) == 1 && read(fd, b, sizeof b) > 0)
+        *served = true;
+    close(fd);
+    return 0;
+}
+
+/* Applies this account's client-side faults before an attempt. Returns an
+ * errno to report instead of attempting, or 0 to go ahead. */
+static int client_faults(const struct pf_plan_client *pc, const struct pf_client_env *env,
+                         struct pf_fault_state *st, int out, int control)
+{
+    const struct pf_scenario *sc = env->sc;
+    enum pf_fault_op op = sc->endpoint.kind == PF_EP_FIFO ? PF_OP_OPEN : PF_OP_CONNECT;
+    for (size_t i = 0; i < sc->nfaults; i++) {
+        const struct pf_fault *f = &sc->faults[i];
+        if (f->op != op || strcmp(f->target, pc->account->name))
+            continue;
+        struct pf_fault_decision d = pf_fault_decide(f, &st[i]);
+        int64_t t = now_ns() - env->trace_start_ns;
+        const char *action = pf_fault_action_name(f->action);
+        if (!d.fire) {
+            report(out, "{\"ev\":\"fault\",\"t\":%lld,\"pid\":%d,\"tid\":%d,\"op\":\"%s\","
+                   "\"phase\":\"before\",\"action\":\"%s\",\"rule\":%zu,\"decision\":\"skipped\","
+                   "\"reason\":\"%s\",\"client\":\"%s\"}",
+                   (long long)t, getpid(), getpid(), pf_fault_op_name(op), action, i,
+                   d.reason ? d.reason : "", pc->label);
+            continue;
+        }
+        if (d.action == PF_ACT_FAIL) {
+            report(out, "{\"ev\":\"fault\",\"t\":%lld,\"pid\":%d,\"tid\":%d,\"op\":\"%s\","
+                   "\"phase\":\"before\",\"action\":\"fail\",\"rule\":%zu,\"decision\":\"failed\","
+                   "\"errno\":%d,\"client\":\"%s\"}",
+                   (long long)t, getpid(), getpid(), pf_fault_op_name(op), i, d.err, pc->label);
+            return d.err;
+        }
+        if (d.action == PF_ACT_DELAY) {
+            report(out, "{\"ev\":\"fault\",\"t\":%lld,\"pid\":%d,\"tid\":%d,\"op\":\"%s\","
+                   "\"phase\":\"before\",\"action\":\"delay\",\"rule\":%zu,\"decision\":\"delayed\","
+                   "\"delay_ns\":%lld,\"client\":\"%s\"}",
+                   (long long)t, getpid(), getpid(), pf_fault_op_name(op), i,
+                   (long long)d.delay_ns, pc->label);
+            sleep_until(t + env->trace_start_ns + d.delay_ns);
+            continue;
+        }
+        /* hold: ask the harness, wait for its one-byte release */
+        report(out, "{\"ev\":\"hold\",\"rule\":%zu}", i);
+        char c;
+        while (read(control, &c, 1) < 0 && errno == EINTR)
+            ;
+    }
+    return 0;
+}
+
+static void client_main(const struct pf_plan_client *pc, const struct pf_user *u,
+                        const struct pf_client_env *env, int out, int control)
+{
+    if (drop_privileges(u) < 0) {
+        report(out, "{\"ev\":\"client_error\",\"message\":\"could not drop to %s (uid %d)\"}",
+               u->name, (int)u->uid);
+        _exit(3);
+    }
+    /* Set after the drop: changing credentials clears the death signal. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    const struct pf_scenario *sc = env->sc;
+    struct pf_fault_state st[sc->nfaults ? sc->nfaults : 1];
+    for (size_t i = 0; i < sc->nfaults; i++)
+        pf_fault_state_init(&st[i], pc->seed, i);
+
+    int64_t next = env->start_ns + pc->spec->start_ns;
+    const char *op = sc->endpoint.kind == PF_EP_FIFO ? "open" : "connect";
+    for (int i = 0; i < pc->spec->attempts; i++) {
+        sleep_until(next);
+        if (now_ns() >= env->deadline_ns)
+            break;
+        int injected = client_faults(pc, env, st, out, control);
+        int64_t t0 = now_ns();
+        bool served = false;
+        int err = injected ? injected : attempt_once(env, out, &served);
+        int64_t t1 = now_ns();
+        int64_t t_end = injected ? t1 : connected_at;
+        char buf[16];
+        /* t..t_end brackets the connect (where permissions are checked);
+         * t_done is when the client stopped waiting to be served. */
+        report(out, "{\"ev\":\"attempt\",\"t\":%lld,\"t_end\":%lld,\"t_done\":%lld,"
+               "\"client\":\"%s\",\"account\":\"%s\",\"pid\":%d,\"op\":\"%s\","
+               "\"outcome\":\"%s\",\"errno\":%d,\"served\":%s,\"injected\":%s}",
+               (long long)(t0 - env->trace_start_ns), (long long)(t_end - env->trace_start_ns),
+               (long long)(t1 - env->trace_start_ns),
+               pc->label, pc->account->name, getpid(), op, outcome_name(err, buf), err,
+               served ? "true" : "false", injected ? "true" : "false");
+        next = t1 + pc->spec->interval_ns;
+    }
+    _exit(0);
+}
+
+int pf_client_spawn(struct pf_client_proc *cp, const struct pf_plan_client *pc,
+                    const struct pf_user *u, const struct pf_client_env *env,
+                    char *err, size_t errlen)
+{
+    int rep[2], ctl[2];
+    if (pipe2(rep, O_CLOEXEC) < 0)
+        goto fail;
+    if (pipe2(ctl, O_CLOEXEC) < 0) {
+        close(rep[0]);
+        close(rep[1]);
+        goto fail;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(rep[0]), close(rep[1]), close(ctl[0]), close(ctl[1]);
+        goto fail;
+    }
+    if (pid == 0) {
+        /* Its own process group: a terminal Ctrl-C reaches the harness
+         * only, which then stops clients in order. */
+        setpgid(0, 0);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_IGN);
+        close(rep[0]);
+        close(ctl[1]);
+        client_main(pc, u, env, rep[1], ctl[0]);
+    }
+    close(rep[1]);
+    close(ctl[0]);
+    memset(cp, 0, sizeof *cp);
+    cp->pid = pid;
+    cp->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    cp->report_fd = rep[0];
+    cp->control_fd = ctl[1];
+    cp->plan = pc;
+    cp->held_rule = -1;
+    fcntl(cp->report_fd, F_SETFL, O_NONBLOCK);
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot start client %s: %s", pc->label, strerror(errno));
+    return -1;
+}

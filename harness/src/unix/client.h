@@ -1,0 +1,44 @@
+/* client.h - a client process: connects to the endpoint as a real account.
+ *
+ * Clients are the harness's own code in a forked process that has dropped
+ * to the account's uid, gid and groups (verified before the first attempt).
+ * Each attempt is reported to the harness as one JSON line on a pipe; the
+ * harness turns the lines into `attempt` and `fault` events. A client held by
+ * a fault waits for one byte on its control pipe.
+ */
+#ifndef PF_CLIENT_H
+#define PF_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "../plan.h"
+#include "accounts.h"
+
+struct pf_client_proc {
+    pid_t pid;
+    int pidfd;
+    int report_fd;           /* harness reads lines from here */
+    int control_fd;          /* harness writes releases here */
+    char buf[8192];          /* partial line */
+    size_t buflen;
+    bool eof, exited;
+    const struct pf_plan_client *plan;
+    int held_rule;           /* rule index it waits on, -1 none */
+    int64_t hold_deadline_ns;
+};
+
+struct pf_client_env {
+    const struct pf_scenario *sc;
+    const char *endpoint;
+    int64_t trace_start_ns;  /* the trace's clock zero */
+    int64_t start_ns;        /* absolute time of the schedule's zero */
+    int64_t deadline_ns;     /* absolute */
+};
+
+/* Forks the client process for `pc` as user `u`. */
+int pf_client_spawn(struct pf_client_proc *cp, const struct pf_plan_client *pc,
+                    const struct pf_user *u, const struct pf_client_env *env,
+                    char *err, size_t errlen);
+
+#endif

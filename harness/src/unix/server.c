@@ -1,0 +1,171 @@
+/* server.c - starting and stopping the server under test. */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../events.h"
+#include "supervisor.h"
+
+/* Child side; never returns. Reports a failure before exec as an int errno
+ * plus a stage byte on `status_fd`, which exec closes on success. */
+static void child(char *const argv[], const char *cwd, mode_t umask_, unsigned ops,
+                  int sup_sock, int status_fd, const char *stderr_path,
+                  const char *stdout_path)
+{
+    int stage = 0;
+    setpgid(0, 0);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(stdout_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int errf = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    stage = 1;
+    if (in < 0 || out < 0 || errf < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
+        dup2(errf, 2) < 0)
+        goto fail;
+    stage = 2;
+    if (chdir(cwd) < 0)
+        goto fail;
+    umask(umask_);
+    stage = 3;
+    if (pf_supervisor_install(ops, sup_sock) < 0)
+        goto fail;
+    close(sup_sock);
+    stage = 4;
+    execv(argv[0], argv);
+fail:;
+    int e[2] = {errno, stage};
+    if (write(status_fd, e, sizeof e) < 0)
+        _exit(127);
+    _exit(127);
+}
+
+int pf_server_spawn(struct pf_server_proc *sp, char *const argv[], const char *cwd,
+                    mode_t umask_, unsigned ops, const char *stderr_path,
+                    const char *stdout_path, char *err, size_t errlen)
+{
+    static const char *stages[] = {"set up", "redirect output", "enter its directory",
+                                   "install the seccomp supervisor", "execute"};
+    memset(sp, 0, sizeof *sp);
+    sp->pidfd = -1;
+    int socks[2], status[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, socks) < 0 ||
+        pipe2(status, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "cannot start server: %s", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "cannot fork server: %s", strerror(errno));
+        close(socks[0]), close(socks[1]), close(status[0]), close(status[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(socks[0]);
+        close(status[0]);
+        child(argv, cwd, umask_, ops, socks[1], status[1], stderr_path, stdout_path);
+    }
+    close(socks[1]);
+    close(status[1]);
+    /* Also set from here: the group must exist before we may signal it. */
+    setpgid(pid, pid);
+    sp->pid = pid;
+    sp->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    sp->sup_sock = socks[0];
+
+    int e[2];
+    ssize_t n;
+    while ((n = read(status[0], e, sizeof e)) < 0 && errno == EINTR)
+        ;
+    close(status[0]);
+    if (n == (ssize_t)sizeof e) {
+        snprintf(err, errlen, "server %s: could not %s: %s", argv[0],
+                 stages[e[1] < 5 ? e[1] : 0], strerror(e[0]));
+        waitpid(pid, &sp->status, 0);
+        sp->exited = true;
+        close(sp->sup_sock);
+        sp->sup_sock = -1;
+        if (sp->pidfd >= 0)
+            close(sp->pidfd);
+        sp->pidfd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+bool pf_server_reap(struct pf_server_proc *sp)
+{
+    if (sp->exited)
+        return true;
+    if (sp->pid > 0 && waitpid(sp->pid, &sp->status, WNOHANG) == sp->pid)
+        sp->exited = true;
+    return sp->exited;
+}
+
+void pf_server_stop(struct pf_server_proc *sp, int64_t grace_ns,
+                    void (*pump)(void *ctx, int timeout_ms), void *ctx)
+{
+    if (sp->pid <= 0)
+        return;
+    if (!pf_server_reap(sp)) {
+        sp->stopped_by_us = true;
+        kill(-sp->pid, SIGTERM);
+        int64_t until = pf_clock_ns() + grace_ns;
+        while (!pf_server_reap(sp) && pf_clock_ns() < until) {
+            /* A server held at a syscall cannot see SIGTERM until the
+             * supervisor answers: keep answering while we wait. */
+            if (pump)
+                pump(ctx, 10);
+            else {
+                struct pollfd p = {.fd = sp->pidfd, .events = POLLIN};
+                poll(&p, 1, 10);
+            }
+        }
+        if (!pf_server_reap(sp)) {
+            kill(-sp->pid, SIGKILL);
+            waitpid(sp->pid, &sp->status, 0);
+            sp->exited = true;
+        }
+    }
+    /* Whatever the server forked may still live in its group. */
+    kill(-sp->pid, SIGKILL);
+    if (sp->pidfd >= 0)
+        close(sp->pidfd);
+    sp->pidfd = -1;
+    if (sp->sup_sock >= 0)
+        close(sp->sup_sock);
+    sp->sup_sock = -1;
+}
+
+void pf_file_tail(const char *path, char *out, size_t max)
+{
+    out[0] = 0;
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return;
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    long from = size > (long)max - 1 ? size - ((long)max - 1) : 0;
+    fseek(fp, from, SEEK_SET);
+    size_t n = fread(out, 1, max - 1, fp);
+    out[n] = 0;
+    fclose(fp);
+}

@@ -1,0 +1,111 @@
+/* test_events.c - the trace writer and reader. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "events.h"
+
+static char path[64];
+
+static void setup(void)
+{
+    snprintf(path, sizeof path, "/tmp/pf-test-events-XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+}
+
+static void teardown(void)
+{
+    unlink(path);
+}
+
+START_TEST(events_round_trip)
+{
+    struct pf_trace t;
+    ck_assert_int_eq(pf_trace_open(&t, path), 0);
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "id", json_object_new_int(7));
+    pf_trace_emit_at(&t, 1234, "observer", "instance_birth", f);
+    pf_trace_emit(&t, "harness", "scenario_end", NULL);
+    ck_assert_int_eq(t.count, 2);
+    pf_trace_close(&t);
+
+    json_object *arr = pf_trace_read(path);
+    ck_assert_ptr_nonnull(arr);
+    ck_assert_int_eq(json_object_array_length(arr), 2);
+    json_object *e = json_object_array_get_idx(arr, 0), *v;
+    ck_assert(json_object_object_get_ex(e, "t", &v));
+    ck_assert_int_eq(json_object_get_int64(v), 1234);
+    ck_assert(json_object_object_get_ex(e, "ev", &v));
+    ck_assert_str_eq(json_object_get_string(v), "instance_birth");
+    ck_assert(json_object_object_get_ex(e, "src", &v));
+    ck_assert_str_eq(json_object_get_string(v), "observer");
+    ck_assert(json_object_object_get_ex(e, "id", &v));
+    ck_assert_int_eq(json_object_get_int(v), 7);
+    e = json_object_array_get_idx(arr, 1);
+    ck_assert(json_object_object_get_ex(e, "t", &v));
+    ck_assert_int_ge(json_object_get_int64(v), 0);
+    json_object_put(arr);
+}
+END_TEST
+
+START_TEST(events_each_line_is_flushed)
+{
+    /* A harness that dies mid-run must leave what it saw on disk. */
+    struct pf_trace t;
+    ck_assert_int_eq(pf_trace_open(&t, path), 0);
+    pf_trace_emit(&t, "harness", "scenario_start", NULL);
+    json_object *arr = pf_trace_read(path);
+    ck_assert_int_eq(json_object_array_length(arr), 1);
+    json_object_put(arr);
+    pf_trace_close(&t);
+}
+END_TEST
+
+START_TEST(events_torn_last_line_ends_history)
+{
+    FILE *fp = fopen(path, "w");
+    fputs("{\"t\":1,\"ev\":\"a\",\"src\":\"x\"}\n{\"t\":2,\"ev\":\"b\",\"sr", fp);
+    fclose(fp);
+    json_object *arr = pf_trace_read(path);
+    ck_assert_ptr_nonnull(arr);
+    ck_assert_int_eq(json_object_array_length(arr), 1);
+    json_object_put(arr);
+}
+END_TEST
+
+START_TEST(events_corrupt_middle_line_is_an_error)
+{
+    FILE *fp = fopen(path, "w");
+    fputs("{\"t\":1,\"ev\":\"a\",\"src\":\"x\"}\nnot json\n{\"t\":2,\"ev\":\"b\",\"src\":\"x\"}\n", fp);
+    fclose(fp);
+    ck_assert_ptr_null(pf_trace_read(path));
+}
+END_TEST
+
+START_TEST(events_missing_file)
+{
+    ck_assert_ptr_null(pf_trace_read("/nonexistent/pf/trace.jsonl"));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("events");
+    TCase *tc = tcase_create("trace");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, events_round_trip);
+    tcase_add_test(tc, events_each_line_is_flushed);
+    tcase_add_test(tc, events_torn_last_line_ends_history);
+    tcase_add_test(tc, events_corrupt_middle_line_is_an_error);
+    tcase_add_test(tc, events_missing_file);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
