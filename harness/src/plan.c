@@ -206,7 +206,12 @@ int pf_plan_build(struct pf_plan *p, const struct pf_run *run,
 
     for (size_t i = 0; i < sc->nclients; i++) {
         const struct pf_client *c = &sc->clients[i];
-        for (int k = 1; k <= c->count; k++) {
+        /* Labels number an account's processes across all its entries. */
+        int first = 1;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(sc->clients[j].account, c->account))
+                first += sc->clients[j].count;
+        for (int k = first; k < first + c->count; k++) {
             if (p->nclients >= PF_MAX_CLIENT_PROCS) {
                 snprintf(err, errlen, "%s: more than %d client processes", sc->file,
                          PF_MAX_CLIENT_PROCS);
