@@ -246,13 +246,17 @@ static void release_client(struct linux_run *lr, struct pf_client_proc *cp,
     }
 }
 
-static void notify_event(struct linux_run *lr, const char *account, const char *event)
+/* `account` did `event` at absolute time t: release the holds waiting for
+ * it. A hold waits for an event that happens after it began; an event that
+ * only reached us late (a pipe not yet read) does not count for it. */
+static void notify_event(struct linux_run *lr, const char *account, const char *event,
+                         int64_t t)
 {
     if (lr->sup)
-        pf_supervisor_notify(lr->sup, account, event);
+        pf_supervisor_notify(lr->sup, account, event, t);
     for (size_t i = 0; i < lr->nclients; i++) {
         struct pf_client_proc *cp = &lr->clients[i];
-        if (cp->held_rule < 0)
+        if (cp->held_rule < 0 || t < cp->hold_start_ns)
             continue;
         const struct pf_fault *f = &lr->sc->faults[cp->held_rule];
         if (!strcmp(f->until_account, account) && !strcmp(f->until_event, event))
@@ -280,9 +284,11 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
         return;
     }
     if (!strcmp(ev, "hold")) {
-        json_object *r = NULL;
+        json_object *r = NULL, *th = NULL;
         json_object_object_get_ex(o, "rule", &r);
+        json_object_object_get_ex(o, "t", &th);
         cp->held_rule = json_object_get_int(r);
+        cp->hold_start_ns = th ? json_object_get_int64(th) : pf_clock_ns();
         cp->hold_deadline_ns = pf_clock_ns() + lr->sc->faults[cp->held_rule].timeout_ns;
         json_object *f = json_object_new_object();
         json_object_object_add(f, "pid", json_object_new_int(cp->pid));
@@ -301,14 +307,16 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
     if (!strcmp(ev, "outcome")) {
         /* How a connect/open ended, sent before the client waits to be
          * served: this is what releases holds waiting on this account. */
-        json_object *out = NULL;
+        json_object *out = NULL, *te = NULL;
         json_object_object_get_ex(o, "outcome", &out);
+        json_object_object_get_ex(o, "t_end", &te);
         const char *outcome = out ? json_object_get_string(out) : "";
         const char *acc = cp->plan->account->name;
-        notify_event(lr, acc, "attempt");
-        notify_event(lr, acc, !strcmp(outcome, "ok") ? "admitted" : "refused");
+        int64_t t = te ? json_object_get_int64(te) : pf_clock_ns();
+        notify_event(lr, acc, "attempt", t);
+        notify_event(lr, acc, !strcmp(outcome, "ok") ? "admitted" : "refused", t);
         if (!strcmp(outcome, "EACCES") || !strcmp(outcome, "EPERM"))
-            notify_event(lr, acc, "denied");
+            notify_event(lr, acc, "denied", t);
         json_object_put(o);
         return;
     }

@@ -193,7 +193,7 @@ static int client_faults(const struct pf_plan_client *pc, const struct pf_client
             continue;
         }
         /* hold: ask the harness, wait for its one-byte release */
-        report(out, "{\"ev\":\"hold\",\"rule\":%zu}", i);
+        report(out, "{\"ev\":\"hold\",\"rule\":%zu,\"t\":%lld}", i, (long long)now_ns());
         char c;
         while (read(control, &c, 1) < 0 && errno == EINTR)
             ;

@@ -25,6 +25,7 @@ struct pf_client_proc {
     bool eof, exited;
     const struct pf_plan_client *plan;
     int held_rule;           /* rule index it waits on, -1 none */
+    int64_t hold_start_ns;   /* absolute; only later events release it */
     int64_t hold_deadline_ns;
 };
 

@@ -62,10 +62,12 @@ int pf_supervisor_fd(const struct pf_supervisor *s);          /* for poll() */
 void pf_supervisor_dispatch(struct pf_supervisor *s);         /* fd readable */
 int64_t pf_supervisor_next_deadline(const struct pf_supervisor *s); /* abs ns, -1 none */
 void pf_supervisor_tick(struct pf_supervisor *s);             /* due delays/hold timeouts */
-/* Something happened elsewhere (e.g. account "mallory" did "attempt"):
- * releases holds waiting for it. */
+/* Something happened elsewhere (e.g. account "mallory" did "attempt") at
+ * absolute CLOCK_MONOTONIC time t: releases the holds waiting for it that
+ * began before t. (The report of an event can arrive after a hold began
+ * although the event itself happened before; it must not release it.) */
 void pf_supervisor_notify(struct pf_supervisor *s, const char *account,
-                          const char *event);
+                          const char *event, int64_t t);
 /* Per-rule fire counts for results. */
 long pf_supervisor_fired(const struct pf_supervisor *s, size_t rule);
 /* Releases everything still held and frees. */
