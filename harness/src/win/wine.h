@@ -1,0 +1,55 @@
+/* wine.h - the Wine session the win32 backend runs its programs in.
+ *
+ * One private WINEPREFIX per pipefault process, created on first use (about
+ * 10 s: Wine builds a whole prefix) and shared by all win32 scenarios of the
+ * run, with one persistent wineserver (`wineserver -p`) so that each Win32
+ * process starts in well under a second. At exit (atexit, which also runs
+ * after Ctrl-C since the core winds down normally on pf_interrupted) the
+ * wineserver and every process in the prefix are killed and the prefix is
+ * removed: nothing is left behind.
+ */
+#ifndef PF_WIN_WINE_H
+#define PF_WIN_WINE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct pf_wine {
+    char prefix[PATH_MAX];
+    char version[64];          /* "wine-8.0 (Debian 8.0~repack-4)" */
+    int64_t first_start_ns;    /* how long creating the prefix took */
+    int64_t mono_minus_raw_ns; /* CLOCK_MONOTONIC - CLOCK_MONOTONIC_RAW */
+};
+
+/* Where the cross-built Win32 programs are: $PF_WIN32_DIR, else
+ * <fixture_dir>/../win32 (cmake/win32.cmake puts them there). */
+void pf_wine_programs_dir(const char *fixture_dir, char *out, size_t n);
+
+/* NULL if wine and wineserver are on PATH and the programs are built in
+ * `dir`, else why not. */
+const char *pf_wine_missing(const char *dir);
+
+/* The session, created on first call. NULL with err set on failure. */
+struct pf_wine *pf_wine_session(char *err, size_t errlen);
+
+/* Starts a Windows program: `wine argv[0] argv[1] ...` with the session's
+ * environment plus `env` (NULL-terminated "NAME=value" list, may be NULL).
+ * stdin/stdout/stderr: fds for the child (-1: /dev/null). Returns the pid
+ * (which is the Windows process itself once wine has exec'd) or -1. */
+pid_t pf_wine_spawn(struct pf_wine *w, char *const argv[], char *const env[],
+                    int in_fd, int out_fd, int err_fd);
+
+/* Kills every process of the prefix (wineserver -k) and starts a fresh
+ * persistent wineserver: for a scenario whose processes would not stop. */
+void pf_wine_kill_all(struct pf_wine *w);
+
+/* For `pipefault clean`: kills the processes of, and removes, the prefixes
+ * left by pipefault processes that are gone (SIGKILL). Returns how many. */
+int pf_wine_clean(void);
+
+/* "/tmp/x/a.exe" -> "Z:\tmp\x\a.exe" (Wine maps Z: to /). */
+void pf_wine_path(const char *unix_path, char *out, size_t n);
+
+#endif

@@ -1,0 +1,802 @@
+/* agent.c - the in-process agent: sees every pipe instance the server makes,
+ * and injects the scenario's faults inside the calls.
+ *
+ * launch.exe loads this DLL into the suspended, unmodified server. DllMain
+ * starts an init thread (nothing that takes the loader lock may run inside
+ * DllMain) which connects to the host channel ($PF_CHANNEL), reads the fault
+ * rules ($PF_FAULTS), installs the hooks (hooks.h) and then sets the named
+ * event the launcher waits on before it resumes the server, so the server's
+ * first instruction already runs hooked.
+ *
+ * Operations, as the scenario names them:
+ *   create = CreateNamedPipeW/A        accept = ConnectNamedPipe
+ *   close  = CloseHandle on a pipe instance, DisconnectNamedPipe
+ *   secure = SetSecurityInfo / SetKernelObjectSecurity on a pipe instance
+ * `before` faults run before the real call, `after` faults after it returned,
+ * both on the server's own thread, so they are exact. A `hold` sends a
+ * `fault` event with a hold number and waits for "release N" from the host
+ * (which decides when the rule's `until` happened), or for the timeout.
+ *
+ * For every instance it reports the facts only the server's process can see
+ * at that instant: the security descriptor read from the new handle, whether
+ * the create made the pipe name or joined an existing one (the pipe's
+ * CurrentInstances: 1 means the name was new), and whether an SD was passed.
+ */
+#include "pfw.h"
+#include "hooks.h"
+#include "sdnorm.h"
+#include "faults.h"
+
+#include <aclapi.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- state ------------------------------------------------------------ */
+
+static SOCKET chan = INVALID_SOCKET;
+static CRITICAL_SECTION send_lock;   /* one line at a time on the channel */
+static CRITICAL_SECTION state_lock;  /* instances, fault states, holds */
+static HMODULE self;
+
+#define MAX_RULES 64
+static struct pf_fault rules[MAX_RULES];
+static int rule_index[MAX_RULES];    /* index in the scenario's `faults:` */
+static struct pf_fault_state rule_state[MAX_RULES];
+static size_t nrules;
+static uint64_t run_seed;
+
+struct instance {
+    HANDLE h;
+    int id;
+    wchar_t name[256];
+};
+#define MAX_INSTANCES 4096
+static struct instance live[MAX_INSTANCES];
+static size_t nlive;
+static int next_instance_id;
+
+struct hold {
+    int id;
+    HANDLE released;
+    bool used;
+};
+#define MAX_HOLDS 64
+static struct hold holds[MAX_HOLDS];
+static int next_hold_id;
+
+/* Calls the agent makes itself (and real functions calling back into a
+ * hooked name) must pass straight through. */
+static _Thread_local int depth;
+
+/* ---- real functions --------------------------------------------------- */
+
+typedef HANDLE (WINAPI *create_w_fn)(LPCWSTR, DWORD, DWORD, DWORD, DWORD, DWORD, DWORD,
+                                     LPSECURITY_ATTRIBUTES);
+typedef HANDLE (WINAPI *create_a_fn)(LPCSTR, DWORD, DWORD, DWORD, DWORD, DWORD, DWORD,
+                                     LPSECURITY_ATTRIBUTES);
+typedef BOOL (WINAPI *connect_fn)(HANDLE, LPOVERLAPPED);
+typedef BOOL (WINAPI *handle_fn)(HANDLE);
+typedef DWORD (WINAPI *set_security_info_fn)(HANDLE, SE_OBJECT_TYPE, SECURITY_INFORMATION,
+                                             PSID, PSID, PACL, PACL);
+typedef BOOL (WINAPI *set_kobj_security_fn)(HANDLE, SECURITY_INFORMATION,
+                                            PSECURITY_DESCRIPTOR);
+typedef FARPROC (WINAPI *get_proc_fn)(HMODULE, LPCSTR);
+typedef HMODULE (WINAPI *load_w_fn)(LPCWSTR);
+typedef HMODULE (WINAPI *load_a_fn)(LPCSTR);
+typedef HMODULE (WINAPI *load_ex_w_fn)(LPCWSTR, HANDLE, DWORD);
+typedef HMODULE (WINAPI *load_ex_a_fn)(LPCSTR, HANDLE, DWORD);
+
+static create_w_fn real_CreateNamedPipeW;
+static create_a_fn real_CreateNamedPipeA;
+static connect_fn real_ConnectNamedPipe;
+static handle_fn real_DisconnectNamedPipe;
+static handle_fn real_CloseHandle;
+static set_security_info_fn real_SetSecurityInfo;
+static set_kobj_security_fn real_SetKernelObjectSecurity;
+static get_proc_fn real_GetProcAddress;
+static load_w_fn real_LoadLibraryW;
+static load_a_fn real_LoadLibraryA;
+static load_ex_w_fn real_LoadLibraryExW;
+static load_ex_a_fn real_LoadLibraryExA;
+
+/* ---- names ------------------------------------------------------------ */
+
+/* The scenario's words for the enums of scenario.h (docs/scenario-format.md);
+ * the agent carries no scenario parser, so it names them itself. */
+static const char *op_name(enum pf_fault_op op)
+{
+    static const char *const names[PF_OP__COUNT] = {
+        "create", "secure", "listen", "accept", "close", "unlink", "rename", "connect", "open",
+    };
+    return (unsigned)op < PF_OP__COUNT ? names[op] : "?";
+}
+
+static const char *phase_name(enum pf_fault_phase p)
+{
+    return p == PF_PHASE_AFTER ? "after" : "before";
+}
+
+static const char *action_name(enum pf_fault_action a)
+{
+    return a == PF_ACT_DELAY ? "delay" : a == PF_ACT_HOLD ? "hold" : "fail";
+}
+
+/* ---- channel ---------------------------------------------------------- */
+
+static void send_line(struct pfw_json *j)
+{
+    const char *line = pfw_json_end(j);
+    if (chan == INVALID_SOCKET)
+        return;
+    EnterCriticalSection(&send_lock);
+    if (!pfw_channel_send(chan, line))
+        fprintf(stderr, "pipefault agent: lost the host channel\n");
+    LeaveCriticalSection(&send_lock);
+}
+
+static void begin_event(struct pfw_json *j, const char *ev)
+{
+    pfw_json_begin(j, ev);
+    pfw_json_int(j, "pid", GetCurrentProcessId());
+    pfw_json_int(j, "tid", GetCurrentThreadId());
+}
+
+/* ---- instances -------------------------------------------------------- */
+
+static struct instance *find_instance(HANDLE h)
+{
+    for (size_t i = 0; i < nlive; i++)
+        if (live[i].h == h)
+            return &live[i];
+    return NULL;
+}
+
+static int instance_id(HANDLE h)
+{
+    EnterCriticalSection(&state_lock);
+    struct instance *in = find_instance(h);
+    int id = in ? in->id : 0;
+    LeaveCriticalSection(&state_lock);
+    return id;
+}
+
+/* FilePipeLocalInformation (class 24): CurrentInstances counts the live
+ * instances of the pipe name, the new one included. */
+typedef struct {
+    ULONG NamedPipeType, NamedPipeConfiguration, MaximumInstances, CurrentInstances,
+        InboundQuota, ReadDataAvailable, OutboundQuota, WriteQuotaAvailable,
+        NamedPipeState, NamedPipeEnd;
+} pipe_local_info;
+typedef struct { union { LONG Status; PVOID Pointer; } u; ULONG_PTR Information; } io_status;
+typedef LONG (NTAPI *query_info_fn)(HANDLE, io_status *, PVOID, ULONG, ULONG);
+
+static long current_instances(HANDLE h)
+{
+    static query_info_fn query;
+    if (!query)
+        query = (query_info_fn)(void (*)(void))real_GetProcAddress(
+            GetModuleHandleW(L"ntdll.dll"), "NtQueryInformationFile");
+    pipe_local_info info;
+    io_status io;
+    if (!query || query(h, &io, &info, sizeof info, 24) < 0)
+        return -1;
+    return (long)info.CurrentInstances;
+}
+
+static void record_birth(HANDLE h, const wchar_t *name, LPSECURITY_ATTRIBUTES sa,
+                         int64_t t_call)
+{
+    struct pfw_json j;
+    char perm[4096], key[64];
+    long count = current_instances(h);
+    pfw_perm_of_handle(h, perm, sizeof perm);
+
+    EnterCriticalSection(&state_lock);
+    int id = ++next_instance_id;
+    if (nlive < MAX_INSTANCES) {
+        live[nlive].h = h;
+        live[nlive].id = id;
+        wcsncpy(live[nlive].name, name, 255);
+        live[nlive].name[255] = L'\0';
+        nlive++;
+    }
+    LeaveCriticalSection(&state_lock);
+
+    snprintf(key, sizeof key, "%lu:%p", GetCurrentProcessId(), (void *)h);
+    begin_event(&j, "instance_birth");
+    pfw_json_int(&j, "t_call_ns", t_call);
+    pfw_json_int(&j, "id", id);
+    pfw_json_wstr(&j, "endpoint", name);
+    pfw_json_str(&j, "key", key);
+    pfw_json_raw(&j, "perm", perm);
+    pfw_json_str(&j, "evidence", "win-agent");
+    if (count >= 1)
+        pfw_json_bool(&j, "created_name", count == 1);
+    else
+        pfw_json_null(&j, "created_name");
+    pfw_json_int(&j, "instance_count", count);
+    pfw_json_bool(&j, "sa_passed", sa != NULL && sa->lpSecurityDescriptor != NULL);
+    pfw_json_int(&j, "handle", (int64_t)(intptr_t)h);
+    send_line(&j);
+}
+
+/* After a secure op the pipe's one SD changed for every instance of the name. */
+static void record_perm_change(HANDLE h)
+{
+    char perm[4096];
+    pfw_perm_of_handle(h, perm, sizeof perm);
+    /* Under the lock throughout: the set of live instances must not change
+     * while it is reported (send_line never takes state_lock). */
+    EnterCriticalSection(&state_lock);
+    struct instance *in = find_instance(h);
+    for (size_t i = 0; in && i < nlive; i++) {
+        if (_wcsicmp(live[i].name, in->name))
+            continue;
+        struct pfw_json j;
+        begin_event(&j, "instance_perm");
+        pfw_json_int(&j, "id", live[i].id);
+        pfw_json_raw(&j, "perm", perm);
+        pfw_json_str(&j, "evidence", "win-agent");
+        send_line(&j);
+    }
+    LeaveCriticalSection(&state_lock);
+}
+
+static void record_removed(HANDLE h)
+{
+    EnterCriticalSection(&state_lock);
+    int id = 0;
+    for (size_t i = 0; i < nlive; i++) {
+        if (live[i].h == h) {
+            id = live[i].id;
+            live[i] = live[--nlive];
+            break;
+        }
+    }
+    LeaveCriticalSection(&state_lock);
+    if (!id)
+        return;
+    struct pfw_json j;
+    begin_event(&j, "instance_removed");
+    pfw_json_int(&j, "id", id);
+    pfw_json_str(&j, "evidence", "close-handle");
+    send_line(&j);
+}
+
+/* A client is connected to the instance: tells the host which client
+ * process, so that its attempt can name the instance it reached. Not a
+ * trace event of its own. (An overlapped ConnectNamedPipe completes later,
+ * unseen: those attempts keep instance null.) */
+static void record_connected(HANDLE h, int id)
+{
+    ULONG pid = 0;
+    if (!GetNamedPipeClientProcessId(h, &pid))
+        return;
+    struct pfw_json j;
+    pfw_json_begin(&j, "connected");
+    pfw_json_int(&j, "id", id);
+    pfw_json_int(&j, "client_pid", (int64_t)pid);
+    send_line(&j);
+}
+
+static void record_call(enum pf_fault_op op, const char *name, const wchar_t *path,
+                        HANDLE h, int instance)
+{
+    struct pfw_json j;
+    begin_event(&j, "syscall");
+    pfw_json_str(&j, "op", op_name(op));
+    pfw_json_str(&j, "name", name);
+    if (path)
+        pfw_json_wstr(&j, "path", path);
+    else
+        pfw_json_int(&j, "handle", (int64_t)(intptr_t)h);
+    if (instance > 0)
+        pfw_json_int(&j, "instance", instance);
+    else
+        pfw_json_null(&j, "instance");
+    send_line(&j);
+}
+
+/* ---- faults ----------------------------------------------------------- */
+
+static void fault_event(size_t r, const char *decision, int64_t delay_ns, int err,
+                        const char *reason, int hold_id, int instance)
+{
+    struct pfw_json j;
+    begin_event(&j, "fault");
+    pfw_json_str(&j, "op", op_name(rules[r].op));
+    pfw_json_str(&j, "phase", phase_name(rules[r].phase));
+    pfw_json_str(&j, "action", action_name(rules[r].action));
+    pfw_json_int(&j, "rule", rule_index[r]);
+    pfw_json_str(&j, "decision", decision);
+    pfw_json_int(&j, "delay_ns", delay_ns);
+    pfw_json_int(&j, "errno", err);
+    pfw_json_str(&j, "reason", reason);
+    if (hold_id)
+        pfw_json_int(&j, "hold", hold_id);
+    if (instance > 0)
+        pfw_json_int(&j, "instance", instance);
+    else
+        pfw_json_null(&j, "instance");
+    if (rules[r].until_account)
+        pfw_json_str(&j, "until_account", rules[r].until_account);
+    if (rules[r].until_event)
+        pfw_json_str(&j, "until_event", rules[r].until_event);
+    send_line(&j);
+}
+
+/* Sleeps for ns with sub-millisecond precision where the timer allows it. */
+static void sleep_ns(int64_t ns)
+{
+    if (ns <= 0)
+        return;
+    HANDLE t = CreateWaitableTimerW(NULL, TRUE, NULL);
+    if (t) {
+        LARGE_INTEGER due;
+        due.QuadPart = -(ns / 100 > 0 ? ns / 100 : 1);  /* relative, 100 ns units */
+        if (SetWaitableTimer(t, &due, 0, NULL, NULL, FALSE)) {
+            WaitForSingleObject(t, INFINITE);
+            real_CloseHandle(t);
+            return;
+        }
+        real_CloseHandle(t);
+    }
+    Sleep((DWORD)((ns + 999999) / 1000000));
+}
+
+static void hold(size_t r, int instance)
+{
+    EnterCriticalSection(&state_lock);
+    struct hold *slot = NULL;
+    for (int i = 0; i < MAX_HOLDS; i++)
+        if (!holds[i].used) {
+            slot = &holds[i];
+            break;
+        }
+    int id = ++next_hold_id;
+    if (slot) {
+        slot->used = true;
+        slot->id = id;
+        slot->released = CreateEventW(NULL, TRUE, FALSE, NULL);
+    }
+    LeaveCriticalSection(&state_lock);
+    fault_event(r, "held", 0, 0, NULL, id, instance);
+
+    DWORD ms = (DWORD)((rules[r].timeout_ns + 999999) / 1000000);
+    DWORD w = slot && slot->released ? WaitForSingleObject(slot->released, ms)
+                                     : (Sleep(ms), WAIT_TIMEOUT);
+    fault_event(r, w == WAIT_OBJECT_0 ? "released" : "timed-out", 0, 0, NULL, id, instance);
+
+    EnterCriticalSection(&state_lock);
+    if (slot) {
+        if (slot->released)
+            real_CloseHandle(slot->released);
+        slot->used = false;
+    }
+    LeaveCriticalSection(&state_lock);
+}
+
+/* Runs every rule for (op, phase) in file order. Returns the Win32 error a
+ * `fail` rule asks for, or 0. */
+static DWORD run_faults(enum pf_fault_op op, enum pf_fault_phase phase, int instance)
+{
+    DWORD fail = 0;
+    for (size_t r = 0; r < nrules; r++) {
+        if (rules[r].op != op || rules[r].phase != phase)
+            continue;
+        EnterCriticalSection(&state_lock);
+        struct pf_fault_decision d = pf_fault_decide(&rules[r], &rule_state[r]);
+        LeaveCriticalSection(&state_lock);
+        if (!d.fire) {
+            fault_event(r, "skipped", 0, 0, d.reason, 0, instance);
+            continue;
+        }
+        switch (d.action) {
+        case PF_ACT_DELAY:
+            fault_event(r, "delayed", d.delay_ns, 0, NULL, 0, instance);
+            sleep_ns(d.delay_ns);
+            break;
+        case PF_ACT_HOLD:
+            hold(r, instance);
+            break;
+        case PF_ACT_FAIL:
+            fault_event(r, "failed", 0, d.err, NULL, 0, instance);
+            if (!fail)
+                fail = (DWORD)d.err;
+            break;
+        }
+    }
+    return fail;
+}
+
+/* ---- hooks ------------------------------------------------------------ */
+
+static HANDLE create_common(const wchar_t *name, const char *fn, LPSECURITY_ATTRIBUTES sa,
+                            HANDLE (*call)(void *), void *ctx)
+{
+    int64_t t_call = pfw_now_ns();
+    record_call(PF_OP_CREATE, fn, name, NULL, 0);
+    DWORD fail = run_faults(PF_OP_CREATE, PF_PHASE_BEFORE, 0);
+    if (fail) {
+        SetLastError(fail);
+        return INVALID_HANDLE_VALUE;
+    }
+    HANDLE h = call(ctx);
+    DWORD err = GetLastError();
+    if (h != INVALID_HANDLE_VALUE)
+        record_birth(h, name, sa, t_call);
+    fail = run_faults(PF_OP_CREATE, PF_PHASE_AFTER, h != INVALID_HANDLE_VALUE ? instance_id(h) : 0);
+    if (fail && h != INVALID_HANDLE_VALUE) {
+        real_CloseHandle(h);
+        record_removed(h);
+        SetLastError(fail);
+        return INVALID_HANDLE_VALUE;
+    }
+    SetLastError(err);
+    return h;
+}
+
+struct create_w_args {
+    LPCWSTR name; DWORD open, pipe, max, out, in, timeout; LPSECURITY_ATTRIBUTES sa;
+};
+static HANDLE call_create_w(void *p)
+{
+    struct create_w_args *a = p;
+    return real_CreateNamedPipeW(a->name, a->open, a->pipe, a->max, a->out, a->in,
+                                 a->timeout, a->sa);
+}
+
+static HANDLE WINAPI hook_CreateNamedPipeW(LPCWSTR name, DWORD open, DWORD pipe, DWORD max,
+                                           DWORD out, DWORD in, DWORD timeout,
+                                           LPSECURITY_ATTRIBUTES sa)
+{
+    if (depth)
+        return real_CreateNamedPipeW(name, open, pipe, max, out, in, timeout, sa);
+    depth++;
+    struct create_w_args a = {name, open, pipe, max, out, in, timeout, sa};
+    HANDLE h = create_common(name ? name : L"", "CreateNamedPipeW", sa, call_create_w, &a);
+    depth--;
+    return h;
+}
+
+struct create_a_args {
+    LPCSTR name; DWORD open, pipe, max, out, in, timeout; LPSECURITY_ATTRIBUTES sa;
+};
+static HANDLE call_create_a(void *p)
+{
+    struct create_a_args *a = p;
+    return real_CreateNamedPipeA(a->name, a->open, a->pipe, a->max, a->out, a->in,
+                                 a->timeout, a->sa);
+}
+
+static HANDLE WINAPI hook_CreateNamedPipeA(LPCSTR name, DWORD open, DWORD pipe, DWORD max,
+                                           DWORD out, DWORD in, DWORD timeout,
+                                           LPSECURITY_ATTRIBUTES sa)
+{
+    if (depth)
+        return real_CreateNamedPipeA(name, open, pipe, max, out, in, timeout, sa);
+    depth++;
+    wchar_t wname[256] = L"";
+    if (name)
+        MultiByteToWideChar(CP_ACP, 0, name, -1, wname, 256);
+    wname[255] = L'\0';
+    struct create_a_args a = {name, open, pipe, max, out, in, timeout, sa};
+    HANDLE h = create_common(wname, "CreateNamedPipeA", sa, call_create_a, &a);
+    depth--;
+    return h;
+}
+
+static BOOL WINAPI hook_ConnectNamedPipe(HANDLE h, LPOVERLAPPED ov)
+{
+    int id = depth ? 0 : instance_id(h);
+    if (!id)
+        return real_ConnectNamedPipe(h, ov);
+    depth++;
+    record_call(PF_OP_ACCEPT, "ConnectNamedPipe", NULL, h, id);
+    DWORD fail = run_faults(PF_OP_ACCEPT, PF_PHASE_BEFORE, id);
+    BOOL ok = FALSE;
+    DWORD err = fail;
+    if (!fail) {
+        struct pfw_json j;
+        begin_event(&j, "instance_accepting");
+        pfw_json_int(&j, "id", id);
+        pfw_json_str(&j, "evidence", "connect-named-pipe");
+        send_line(&j);
+        ok = real_ConnectNamedPipe(h, ov);
+        err = GetLastError();
+        if (ok || err == ERROR_PIPE_CONNECTED)
+            record_connected(h, id);
+        DWORD after = run_faults(PF_OP_ACCEPT, PF_PHASE_AFTER, id);
+        if (after) {
+            ok = FALSE;
+            err = after;
+        }
+    }
+    depth--;
+    SetLastError(err);
+    return ok;
+}
+
+static BOOL close_like(HANDLE h, const char *fn, handle_fn real, bool removes)
+{
+    int id = depth ? 0 : instance_id(h);
+    if (!id)
+        return real(h);
+    depth++;
+    record_call(PF_OP_CLOSE, fn, NULL, h, id);
+    DWORD fail = run_faults(PF_OP_CLOSE, PF_PHASE_BEFORE, id);
+    BOOL ok = FALSE;
+    DWORD err = fail;
+    if (!fail) {
+        ok = real(h);
+        err = GetLastError();
+        if (ok && removes)
+            record_removed(h);
+        DWORD after = run_faults(PF_OP_CLOSE, PF_PHASE_AFTER, id);
+        if (after) {
+            ok = FALSE;
+            err = after;
+        }
+    }
+    depth--;
+    SetLastError(err);
+    return ok;
+}
+
+static BOOL WINAPI hook_CloseHandle(HANDLE h)
+{
+    return close_like(h, "CloseHandle", real_CloseHandle, true);
+}
+
+static BOOL WINAPI hook_DisconnectNamedPipe(HANDLE h)
+{
+    return close_like(h, "DisconnectNamedPipe", real_DisconnectNamedPipe, false);
+}
+
+static DWORD WINAPI hook_SetSecurityInfo(HANDLE h, SE_OBJECT_TYPE type, SECURITY_INFORMATION si,
+                                         PSID owner, PSID group, PACL dacl, PACL sacl)
+{
+    int id = depth ? 0 : instance_id(h);
+    if (!id)
+        return real_SetSecurityInfo(h, type, si, owner, group, dacl, sacl);
+    depth++;
+    record_call(PF_OP_SECURE, "SetSecurityInfo", NULL, h, id);
+    DWORD rc = run_faults(PF_OP_SECURE, PF_PHASE_BEFORE, id);
+    if (!rc) {
+        rc = real_SetSecurityInfo(h, type, si, owner, group, dacl, sacl);
+        if (rc == ERROR_SUCCESS)
+            record_perm_change(h);
+        DWORD after = run_faults(PF_OP_SECURE, PF_PHASE_AFTER, id);
+        if (after)
+            rc = after;
+    }
+    depth--;
+    return rc;
+}
+
+static BOOL WINAPI hook_SetKernelObjectSecurity(HANDLE h, SECURITY_INFORMATION si,
+                                                PSECURITY_DESCRIPTOR sd)
+{
+    int id = depth ? 0 : instance_id(h);
+    if (!id)
+        return real_SetKernelObjectSecurity(h, si, sd);
+    depth++;
+    record_call(PF_OP_SECURE, "SetKernelObjectSecurity", NULL, h, id);
+    DWORD fail = run_faults(PF_OP_SECURE, PF_PHASE_BEFORE, id);
+    BOOL ok = FALSE;
+    DWORD err = fail;
+    if (!fail) {
+        ok = real_SetKernelObjectSecurity(h, si, sd);
+        err = GetLastError();
+        if (ok)
+            record_perm_change(h);
+        DWORD after = run_faults(PF_OP_SECURE, PF_PHASE_AFTER, id);
+        if (after) {
+            ok = FALSE;
+            err = after;
+        }
+    }
+    depth--;
+    SetLastError(err);
+    return ok;
+}
+
+/* Go (syscall.NewLazyDLL) and other run-time resolvers get the hook. */
+static FARPROC WINAPI hook_GetProcAddress(HMODULE m, LPCSTR name)
+{
+    FARPROC p = real_GetProcAddress(m, name);
+    void *hook = pfw_hooks_lookup((void *)p);
+    return hook ? (FARPROC)hook : p;
+}
+
+static HMODULE WINAPI hook_LoadLibraryW(LPCWSTR n)
+{
+    HMODULE m = real_LoadLibraryW(n);
+    if (m)
+        pfw_hooks_patch_all();
+    return m;
+}
+
+static HMODULE WINAPI hook_LoadLibraryA(LPCSTR n)
+{
+    HMODULE m = real_LoadLibraryA(n);
+    if (m)
+        pfw_hooks_patch_all();
+    return m;
+}
+
+static HMODULE WINAPI hook_LoadLibraryExW(LPCWSTR n, HANDLE f, DWORD fl)
+{
+    HMODULE m = real_LoadLibraryExW(n, f, fl);
+    if (m)
+        pfw_hooks_patch_all();
+    return m;
+}
+
+static HMODULE WINAPI hook_LoadLibraryExA(LPCSTR n, HANDLE f, DWORD fl)
+{
+    HMODULE m = real_LoadLibraryExA(n, f, fl);
+    if (m)
+        pfw_hooks_patch_all();
+    return m;
+}
+
+#define HOOK(mod, fn) {L##mod, #fn, (void *)hook_##fn, (void **)&real_##fn}
+static struct pfw_hook hook_table[] = {
+    HOOK("kernel32.dll", CreateNamedPipeW),
+    HOOK("kernel32.dll", CreateNamedPipeA),
+    HOOK("kernel32.dll", ConnectNamedPipe),
+    HOOK("kernel32.dll", DisconnectNamedPipe),
+    HOOK("kernel32.dll", CloseHandle),
+    HOOK("advapi32.dll", SetKernelObjectSecurity),
+    HOOK("advapi32.dll", SetSecurityInfo),
+    HOOK("kernel32.dll", GetProcAddress),
+    HOOK("kernel32.dll", LoadLibraryW),
+    HOOK("kernel32.dll", LoadLibraryA),
+    HOOK("kernel32.dll", LoadLibraryExW),
+    HOOK("kernel32.dll", LoadLibraryExA),
+};
+
+/* ---- fault rules from the host ---------------------------------------- */
+
+/* $PF_FAULTS names a file the host wrote, one rule per line, numbers only
+ * (both sides are built from the same scenario.h enums):
+ *   index op phase action delay_min delay_max timeout err when_first
+ *   when_step when_onwards probability until_account until_event
+ * with "-" for an absent until. */
+static bool load_faults(void)
+{
+    const char *path = getenv("PF_FAULTS");
+    if (!path || !*path)
+        return true;
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        fprintf(stderr, "pipefault agent: cannot open fault rules %s\n", path);
+        return false;
+    }
+    char line[1024];
+    while (fgets(line, sizeof line, fp) && nrules < MAX_RULES) {
+        int idx, op, phase, action, err, onwards;
+        long long dmin, dmax, tmo;
+        long first, step;
+        double prob;
+        char acct[128], evn[64];
+        if (sscanf(line, "%d %d %d %d %lld %lld %lld %d %ld %ld %d %lf %127s %63s", &idx, &op,
+                   &phase, &action, &dmin, &dmax, &tmo, &err, &first, &step, &onwards, &prob,
+                   acct, evn) != 14) {
+            fprintf(stderr, "pipefault agent: bad fault rule line: %s", line);
+            fclose(fp);
+            return false;
+        }
+        struct pf_fault *f = &rules[nrules];
+        memset(f, 0, sizeof *f);
+        f->op = (enum pf_fault_op)op;
+        f->phase = (enum pf_fault_phase)phase;
+        f->action = (enum pf_fault_action)action;
+        f->delay_min_ns = dmin;
+        f->delay_max_ns = dmax;
+        f->timeout_ns = tmo;
+        f->err = err;
+        f->when_first = first;
+        f->when_step = step;
+        f->when_onwards = onwards != 0;
+        f->probability = prob;
+        f->until_account = strcmp(acct, "-") ? _strdup(acct) : NULL;
+        f->until_event = strcmp(evn, "-") ? _strdup(evn) : NULL;
+        rule_index[nrules] = idx;
+        pf_fault_state_init(&rule_state[nrules], run_seed, (size_t)idx);
+        nrules++;
+    }
+    fclose(fp);
+    return true;
+}
+
+/* ---- host commands ---------------------------------------------------- */
+
+static DWORD WINAPI reader(LPVOID arg)
+{
+    char line[256];
+    while (pfw_channel_readline(chan, line, sizeof line) >= 0) {
+        int id;
+        if (sscanf(line, "release %d", &id) != 1)
+            continue;
+        EnterCriticalSection(&state_lock);
+        for (int i = 0; i < MAX_HOLDS; i++)
+            if (holds[i].used && holds[i].id == id && holds[i].released)
+                SetEvent(holds[i].released);
+        LeaveCriticalSection(&state_lock);
+    }
+    /* Host gone: release every hold so the server is not stuck forever. */
+    EnterCriticalSection(&state_lock);
+    for (int i = 0; i < MAX_HOLDS; i++)
+        if (holds[i].used && holds[i].released)
+            SetEvent(holds[i].released);
+    LeaveCriticalSection(&state_lock);
+    return 0;
+}
+
+/* ---- start-up --------------------------------------------------------- */
+
+static HANDLE open_launcher_event(const char *what)
+{
+    wchar_t name[128];
+    _snwprintf(name, 128, L"Local\\pipefault-agent-%hs-%lu", what, GetCurrentProcessId());
+    name[127] = L'\0';
+    return OpenEventW(EVENT_MODIFY_STATE, FALSE, name);
+}
+
+static DWORD WINAPI init_thread(LPVOID arg)
+{
+    depth++;  /* this thread's own calls are the agent's, never the server's */
+    const char *seed = getenv("PF_SEED");
+    run_seed = seed ? strtoull(seed, NULL, 10) : 0;
+    bool ok = load_faults();
+    if (ok) {
+        chan = pfw_channel_open();
+        ok = chan != INVALID_SOCKET;
+    }
+    if (ok) {
+        struct pfw_json j;
+        wchar_t exe[MAX_PATH] = L"";
+        GetModuleFileNameW(NULL, exe, MAX_PATH);
+        begin_event(&j, "hello");
+        pfw_json_str(&j, "role", "agent");
+        pfw_json_wstr(&j, "exe", exe);
+        pfw_json_int(&j, "rules", (int64_t)nrules);
+        send_line(&j);
+        ok = pfw_hooks_install(hook_table, sizeof hook_table / sizeof hook_table[0], self);
+    }
+    if (ok) {
+        HANDLE t = CreateThread(NULL, 0, reader, NULL, 0, NULL);
+        ok = t != NULL;
+        if (t)
+            real_CloseHandle(t);
+    }
+    HANDLE ev = open_launcher_event(ok ? "ready" : "failed");
+    if (ev) {
+        SetEvent(ev);
+        CloseHandle(ev);
+    } else {
+        fprintf(stderr, "pipefault agent: launcher event missing (error %lu)\n", GetLastError());
+    }
+    fflush(stderr);
+    return ok ? 0 : 1;
+}
+
+BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved);
+BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
+{
+    if (reason == DLL_PROCESS_ATTACH) {
+        self = inst;
+        DisableThreadLibraryCalls(inst);
+        InitializeCriticalSection(&send_lock);
+        InitializeCriticalSection(&state_lock);
+        HANDLE t = CreateThread(NULL, 0, init_thread, NULL, 0, NULL);
+        if (!t)
+            return FALSE;
+        CloseHandle(t);
+    }
+    return TRUE;
+}
