@@ -327,11 +327,19 @@ static void note(struct verdict_text *v, const char *fmt, ...)
     va_end(ap);
 }
 
-static json_object *judge(struct check *c, enum pf_expect e)
+static json_object *judge(struct check *c, enum pf_expect which)
 {
+    enum pf_expect e = which;
     struct verdict_text v = {"", 0};
     bool unjudgeable = false;
     char buf[1024];
+    if (c->ninst == 0 && (e == PF_EXPECT_BIRTH_INTENDED || e == PF_EXPECT_INTENDED_BEFORE_ACCEPT ||
+                          e == PF_EXPECT_NO_DEFAULT_INSTANCE)) {
+        /* Nothing to judge: saying "held" would claim what was never seen. */
+        unjudgeable = true;
+        snprintf(v.detail, sizeof v.detail, "the server created no endpoint instance");
+        e = PF_EXPECT__COUNT;
+    }
     switch (e) {
     case PF_EXPECT_BIRTH_INTENDED:
         for (int i = 0; i < c->ninst; i++)
@@ -442,8 +450,8 @@ static json_object *judge(struct check *c, enum pf_expect e)
         break;
     }
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_string(pf_expect_name(e)));
-    json_object_object_add(o, "text", json_object_new_string(pf_expect_text(e)));
+    json_object_object_add(o, "id", json_object_new_string(pf_expect_name(which)));
+    json_object_object_add(o, "text", json_object_new_string(pf_expect_text(which)));
     json_object_object_add(o, "held", unjudgeable ? NULL : json_object_new_boolean(v.failures == 0));
     if (v.failures > 4)
         snprintf(v.detail + strlen(v.detail), sizeof v.detail - strlen(v.detail),

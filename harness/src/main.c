@@ -11,6 +11,7 @@
 #include "report.h"
 #include "suite.h"
 #include "unix/accounts.h"
+#include "win/wine.h"
 
 static const char usage_main[] =
     "usage: pipefault <command> [options] ...\n"
@@ -230,7 +231,9 @@ static int cmd_clean(int argc, char **argv)
         return PF_EXIT_HARNESS;
     }
     int n = pf_accounts_sweep();
-    fprintf(stderr, "pipefault clean: %d run%s cleaned\n", n, n == 1 ? "" : "s");
+    int w = pf_wine_clean();
+    fprintf(stderr, "pipefault clean: %d run%s and %d Wine prefix%s cleaned\n", n,
+            n == 1 ? "" : "s", w, w == 1 ? "" : "es");
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "run.h"
 #include "run_scenario.h"
 #include "unix/accounts.h"
+#include "win/wine.h"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -185,8 +186,10 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
                     "real accounts and runs clients as them (try sudo)\n", l->items[i]->file);
             return PF_EXIT_HARNESS;
         }
+    /* What a SIGKILLed run left behind goes first. */
     if (geteuid() == 0)
         pf_accounts_sweep();
+    pf_wine_clean();
 
     unsigned char rnd[3];
     if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {

@@ -365,6 +365,17 @@ START_TEST(faults_fired_are_counted_per_rule)
 }
 END_TEST
 
+START_TEST(no_instance_is_not_judged)
+{
+    const char *lines[] = {platform_linux, NULL};
+    json_object *res = check_lines(PF_EXPECT_BIRTH_INTENDED, lines);
+    ck_assert_int_eq(held(res), -1);
+    ck_assert_str_eq(field(expectation(res, 0), "detail"), "the server created no endpoint instance");
+    ck_assert_str_eq(field(expectation(res, 0), "id"), "birth_intended");
+    json_object_put(res);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("checker");
@@ -383,6 +394,7 @@ int main(void)
     tcase_add_test(tc, no_default_instance_fails_on_any_default_state);
     tcase_add_test(tc, win32_lineage_shows_the_broken_chain);
     tcase_add_test(tc, faults_fired_are_counted_per_rule);
+    tcase_add_test(tc, no_instance_is_not_judged);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
