@@ -181,7 +181,11 @@ static int start_server(struct linux_run *lr)
     }
     lr->server_start_ns = pf_clock_ns();
     lr->obs.server_pid = lr->server.pid;
-    struct pf_supervisor_hooks hooks = {.ctx = &lr->obs, .observe = pf_observer_on_syscall};
+    struct pf_supervisor_hooks hooks = {
+        .ctx = &lr->obs,
+        .observe = pf_observer_on_syscall,
+        .proceed = pf_observer_on_proceed,
+    };
     lr->sup = pf_supervisor_start(lr->server.sup_sock, lr->sc, run->seed, &run->trace, &hooks);
     if (!lr->sup) {
         snprintf(run->error, sizeof run->error, "seccomp supervisor failed to start: %s",

@@ -242,12 +242,23 @@ int pf_observer_on_syscall(void *ctx, const struct pf_sc_event *e)
             o->umask_ = (mode_t)um;
         return 0;
     }
-    int id = o->abstract ? o->current : refresh(o, "syscall", false);
+    return o->abstract ? o->current : refresh(o, "syscall", false);
+}
+
+void pf_observer_on_proceed(void *ctx, const struct pf_sc_event *e, int id)
+{
+    struct pf_observer *o = ctx;
+    if (!(e->op == PF_OP_LISTEN || (e->op == PF_OP_OPEN && !o->is_socket)))
+        return;
+    /* The call runs now (after any delay or hold): the instance accepts
+     * from this moment, with the state it has at this moment. */
+    pf_observer_drain(o, true);
+    if (!o->abstract)
+        id = refresh(o, "syscall", false);
     struct pf_instance_rec *r = rec(o, id);
-    if (r && !r->accepting && (e->op == PF_OP_LISTEN || (e->op == PF_OP_OPEN && !o->is_socket))) {
+    if (r && !r->accepting) {
         r->accepting = true;
         simple_event(o, "instance_accepting", id,
                      e->op == PF_OP_LISTEN ? "listen" : "open-for-read");
     }
-    return id;
 }

@@ -50,8 +50,10 @@ void pf_observer_close(struct pf_observer *o);
  * server is stopped (called from the supervisor hook). */
 void pf_observer_drain(struct pf_observer *o, bool exact);
 
-/* The supervisor hook (pf_supervisor_hooks.observe). */
+/* The supervisor hooks: a watched syscall arrived (observe), and it is
+ * about to run, after any delay or hold (proceed). */
 int pf_observer_on_syscall(void *ctx, const struct pf_sc_event *e);
+void pf_observer_on_proceed(void *ctx, const struct pf_sc_event *e, int instance);
 
 /* Reads a process's umask from /proc/PID/status; -1 if unknown. */
 int pf_proc_umask(pid_t pid);

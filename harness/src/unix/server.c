@@ -47,7 +47,9 @@ static void child(char *const argv[], const char *cwd, mode_t umask_, unsigned o
     stage = 3;
     if (pf_supervisor_install(ops, sup_sock) < 0)
         goto fail;
-    close(sup_sock);
+    /* From here on every watched syscall waits for the supervisor, which
+     * the parent starts only after exec: make none before execv (sup_sock
+     * is close-on-exec, so exec itself closes it). */
     stage = 4;
     execv(argv[0], argv);
 fail:;

@@ -37,6 +37,12 @@ struct pf_supervisor_hooks {
      * if it does not concern the endpoint at all: then no fault applies and
      * nothing is traced. */
     int (*observe)(void *ctx, const struct pf_sc_event *e);
+    /* Optional (may be NULL). Called for an endpoint-related call (observe
+     * returned >= 0) right before it is let run, after any delay or hold,
+     * with the thread still stopped: the moment the call really goes ahead
+     * (e.g. when a delayed listen() makes the instance accepting). Not
+     * called for a call failed by a fault, nor for one whose thread died. */
+    void (*proceed)(void *ctx, const struct pf_sc_event *e, int instance);
 };
 
 struct pf_supervisor;
