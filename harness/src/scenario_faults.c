@@ -184,6 +184,9 @@ static bool load_fault(struct scn_loader *ld, const yaml_node_t *item,
             return scn_fail(ld, key, "'%s' only applies to action: %s, not %s",
                             only[i].key, action_names[only[i].action],
                             action_names[f->action]);
+    if (f->action == PF_ACT_FAIL && f->phase == PF_PHASE_AFTER)
+        return scn_fail(ld, scn_field(ld, item, "phase"), "phase: after cannot go with "
+                        "action: fail (the call has already happened; fail it before)");
     if (f->action == PF_ACT_HOLD && !scn_field(ld, item, "until"))
         return scn_fail(ld, item, "missing required field 'until' in a fault "
                         "(a hold waits for an event; to wait a fixed time, use "
