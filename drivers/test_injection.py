@@ -113,3 +113,17 @@ def test_same_seed_same_draws(run_pipefault, tmp_path):
     a, b, c = draws(11), draws(11), draws(12)
     assert a == b
     assert a != c
+
+
+@pytest.mark.parametrize("selector,fires", [
+    ("thread: main", True),      # the single-threaded C server's only thread
+    ("thread: other", False),    # it spawns no threads
+    ("process: main", True),
+    ("process: child", False),   # it forks no children
+])
+def test_process_and_thread_selectors(run_pipefault, tmp_path, selector, fires):
+    faults = "  - {at: listen, action: delay, delay: 1ms, %s}" % selector
+    name = "sel-" + selector.replace(": ", "-")
+    run = run_pipefault(write(tmp_path, name, "chmod_before_listen", faults))
+    s = run.scenario(name)
+    assert s["faults"][0]["fired"] == (1 if fires else 0), run.trace(name)

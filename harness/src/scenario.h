@@ -31,6 +31,10 @@ enum pf_fault_op {
 };
 enum pf_fault_phase { PF_PHASE_BEFORE, PF_PHASE_AFTER };
 enum pf_fault_action { PF_ACT_DELAY, PF_ACT_HOLD, PF_ACT_FAIL };
+/* Which of the server's processes / threads a rule applies to: the first
+ * one (the process the harness started; a process's initial thread), any
+ * other (a forked child; a thread it spawned), or any. */
+enum pf_fault_who { PF_WHO_ANY, PF_WHO_MAIN, PF_WHO_OTHER };
 
 /* Position of a node in its file, for error messages (1-based). */
 struct pf_mark { int line, col; };
@@ -50,6 +54,7 @@ struct pf_fault {
     bool when_onwards;                   /* "N+" form: every occurrence from N */
     double probability;
     char *target;                        /* "server" or a client account */
+    enum pf_fault_who process, thread;   /* server rules only */
 };
 
 struct pf_account {

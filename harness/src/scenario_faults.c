@@ -119,6 +119,25 @@ static bool load_target(struct scn_loader *ld, const yaml_node_t *item,
           : !scn_dup_into(ld, item, "server", &f->target))
         return false;
 
+    static const char *const process_names[] = {"any", "main", "child", NULL};
+    static const char *const thread_names[] = {"any", "main", "other", NULL};
+    int who;
+    yaml_node_t *sel[2] = {scn_field(ld, item, "process"), scn_field(ld, item, "thread")};
+    if (sel[0] || sel[1]) {
+        if (strcmp(f->target, "server") != 0)
+            return scn_fail(ld, sel[0] ? sel[0] : sel[1], "'%s' selects among the "
+                            "server's processes and threads; a client fault has one",
+                            sel[0] ? "process" : "thread");
+        if (sel[0] && !scn_get_enum(ld, sel[0], "process", "process", process_names, &who))
+            return false;
+        if (sel[0])
+            f->process = (enum pf_fault_who)who;
+        if (sel[1] && !scn_get_enum(ld, sel[1], "thread", "thread", thread_names, &who))
+            return false;
+        if (sel[1])
+            f->thread = (enum pf_fault_who)who;
+    }
+
     if (strcmp(f->target, "server") == 0) {
         if (f->op == PF_OP_CONNECT)
             return scn_fail(ld, v, "'connect' happens in a client: target must "
@@ -149,7 +168,8 @@ static bool load_fault(struct scn_loader *ld, const yaml_node_t *item,
 {
     static const char *const keys[] = {"at", "phase", "action", "until",
                                        "timeout", "delay", "errno", "when",
-                                       "probability", "target", NULL};
+                                       "probability", "target", "process",
+                                       "thread", NULL};
     /* Keys that belong to one action only. */
     static const struct { const char *key; enum pf_fault_action action; } only[] = {
         {"delay", PF_ACT_DELAY}, {"until", PF_ACT_HOLD},

@@ -806,6 +806,8 @@ static const struct error_case error_cases[] = {
      "'timeout' must be longer than 0"},
     {"errno_unknown_near", FAULT "create\n    action: fail\n    errno: EACCESS\n",
      "16:12", "unknown errno 'EACCESS' (did you mean 'EACCES'?)"},
+    {"process_bad", FAULT "create\n    action: delay\n    delay: 1ms\n    process: parent\n",
+     "17:14", "process"},
     {"fail_after", FAULT "create\n    phase: after\n    action: fail\n    errno: EACCES\n",
      "15:12", "phase: after cannot go with action: fail"},
     {"errno_unknown_far", FAULT "create\n    action: fail\n    errno: EWHATEVER\n",

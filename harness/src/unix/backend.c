@@ -192,6 +192,7 @@ static int start_server(struct linux_run *lr)
                  strerror(errno));
         return -2;
     }
+    pf_supervisor_set_server(lr->sup, lr->server.pid);
     json_object *argv = json_object_new_array();
     for (size_t i = 0; i < lr->plan.argc; i++)
         json_object_array_add(argv, json_object_new_string(lr->plan.argv[i]));

@@ -75,6 +75,7 @@ struct pf_supervisor {
     struct pending *pending;
     struct armed *armed;
     struct pf_sc_bindings bindings;
+    pid_t server_pid;       /* the process the harness started, 0 unknown */
 };
 
 /* ---- which rules apply ------------------------------------------------- */
@@ -82,6 +83,26 @@ struct pf_supervisor {
 static bool targets_server(const struct pf_fault *f)
 {
     return !f->target || strcmp(f->target, "server") == 0;
+}
+
+/* The rule's process/thread selector against the calling thread. */
+static bool who_matches(const struct pf_supervisor *s, const struct pf_fault *f,
+                        pid_t pid, pid_t tid)
+{
+    bool main_process = s->server_pid == 0 || pid == s->server_pid;
+    bool main_thread = tid == pid;
+    if ((f->process == PF_WHO_MAIN && !main_process) ||
+        (f->process == PF_WHO_OTHER && main_process))
+        return false;
+    if ((f->thread == PF_WHO_MAIN && !main_thread) ||
+        (f->thread == PF_WHO_OTHER && main_thread))
+        return false;
+    return true;
+}
+
+void pf_supervisor_set_server(struct pf_supervisor *s, pid_t pid)
+{
+    s->server_pid = pid;
 }
 
 static bool server_op(enum pf_fault_op op)
@@ -303,7 +324,7 @@ static void decide(struct pf_supervisor *s, struct pending *p)
 
     for (size_t i = 0; i < sc->nfaults; i++) {
         const struct pf_fault *f = &sc->faults[i];
-        if (!targets_server(f) || f->op != p->op)
+        if (!targets_server(f) || f->op != p->op || !who_matches(s, f, p->pid, p->tid))
             continue;
         struct pf_fault_decision d = pf_fault_decide(f, &s->states[i]);
         if (!d.fire) {

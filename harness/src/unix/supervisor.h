@@ -64,6 +64,9 @@ struct pf_supervisor *pf_supervisor_start(int sock,
                                           struct pf_trace *trace,
                                           const struct pf_supervisor_hooks *h);
 
+/* The server's own pid, for rules with `process: main|child`. */
+void pf_supervisor_set_server(struct pf_supervisor *s, pid_t pid);
+
 int pf_supervisor_fd(const struct pf_supervisor *s);          /* for poll() */
 void pf_supervisor_dispatch(struct pf_supervisor *s);         /* fd readable */
 int64_t pf_supervisor_next_deadline(const struct pf_supervisor *s); /* abs ns, -1 none */
