@@ -34,6 +34,22 @@ void pf_remove_tree(const char *path)
     nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
+/* The last `max - 1` bytes of a file, as text ("" if there is none). */
+static void file_tail(const char *path, char *out, size_t max)
+{
+    out[0] = 0;
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return;
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    long from = size > (long)max - 1 ? size - ((long)max - 1) : 0;
+    fseek(fp, from, SEEK_SET);
+    size_t n = fread(out, 1, max - 1, fp);
+    out[n] = 0;
+    fclose(fp);
+}
+
 static uint64_t name_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
@@ -103,6 +119,10 @@ json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_e
             *harness_error = 1;
         if (rc < 0)
             verdict = "error";
+        /* Every backend sends the server's stderr to <outdir>/server.stderr. */
+        char errpath[1200];
+        snprintf(errpath, sizeof errpath, "%s/server.stderr", run.outdir);
+        file_tail(errpath, run.server_stderr, sizeof run.server_stderr);
     }
     pf_trace_close(&run.trace);
 

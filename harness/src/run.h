@@ -26,7 +26,7 @@ struct pf_run {
     /* Filled in by the backend for results: */
     char skip_reason[256];    /* non-empty: the scenario was skipped */
     char error[512];          /* non-empty: the run broke (verdict error) */
-    char server_stderr[4096]; /* tail of the server's stderr */
+    char server_stderr[4096]; /* tail of <outdir>/server.stderr, read by the core */
     json_object *server;      /* {"pid","argv","exit_status","signal"} or NULL */
 };
 

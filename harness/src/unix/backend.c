@@ -176,7 +176,6 @@ static int start_server(struct linux_run *lr)
     if (pf_server_spawn(&lr->server, lr->plan.argv, run->workdir, (mode_t)lr->sc->server.umask,
                         ops, errpath, outpath, err, sizeof err) < 0) {
         snprintf(run->error, sizeof run->error, "%s", err);
-        pf_file_tail(errpath, run->server_stderr, sizeof run->server_stderr);
         return -1;
     }
     lr->server_start_ns = pf_clock_ns();
@@ -565,9 +564,6 @@ static int linux_run(struct pf_run *run)
     stop_all(lr);
     if (!strcmp(reason, "interrupted"))
         snprintf(run->error, sizeof run->error, "interrupted");
-    char errpath[1100];
-    snprintf(errpath, sizeof errpath, "%s/server.stderr", run->outdir);
-    pf_file_tail(errpath, run->server_stderr, sizeof run->server_stderr);
     json_object *f = json_object_new_object();
     json_object_object_add(f, "reason", json_object_new_string(reason));
     trace_event(lr, "scenario_end", f);

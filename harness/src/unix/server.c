@@ -156,18 +156,3 @@ void pf_server_stop(struct pf_server_proc *sp, int64_t grace_ns,
         close(sp->sup_sock);
     sp->sup_sock = -1;
 }
-
-void pf_file_tail(const char *path, char *out, size_t max)
-{
-    out[0] = 0;
-    FILE *fp = fopen(path, "re");
-    if (!fp)
-        return;
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    long from = size > (long)max - 1 ? size - ((long)max - 1) : 0;
-    fseek(fp, from, SEEK_SET);
-    size_t n = fread(out, 1, max - 1, fp);
-    out[n] = 0;
-    fclose(fp);
-}

@@ -34,7 +34,4 @@ bool pf_server_reap(struct pf_server_proc *sp);
 void pf_server_stop(struct pf_server_proc *sp, int64_t grace_ns,
                     void (*pump)(void *ctx, int timeout_ms), void *ctx);
 
-/* The last `max` bytes of a file, as text. */
-void pf_file_tail(const char *path, char *out, size_t max);
-
 #endif

@@ -90,21 +90,6 @@ static void trace_event(struct win_run *wr, const char *ev, json_object *f)
     pf_trace_emit(&wr->run->trace, "harness", ev, f);
 }
 
-static void file_tail(const char *path, char *out, size_t max)
-{
-    out[0] = '\0';
-    FILE *fp = fopen(path, "re");
-    if (!fp)
-        return;
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    long from = size > (long)max - 1 ? size - (long)max + 1 : 0;
-    fseek(fp, from, SEEK_SET);
-    size_t n = fread(out, 1, max - 1, fp);
-    out[n] = '\0';
-    fclose(fp);
-}
-
 static char *dupf(const char *fmt, const char *a, const char *b)
 {
     char buf[PATH_MAX + 64];
@@ -729,9 +714,6 @@ static int win32_run(struct pf_run *run)
     stop_all(wr);
     record_server(wr);
 out:;
-    char errpath[PATH_MAX];
-    snprintf(errpath, sizeof errpath, "%s/server.stderr", run->outdir);
-    file_tail(errpath, run->server_stderr, sizeof run->server_stderr);
     json_object *f = json_object_new_object();
     json_object_object_add(f, "reason", json_object_new_string(reason));
     trace_event(wr, "scenario_end", f);
