@@ -10,5 +10,5 @@ tools/build.sh build
 tools/build.sh build-asan -DPF_SANITIZE=ON -DPF_WIN32=OFF
 echo "== unit tests, AddressSanitizer + UBSan build"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L unit --output-on-failure)
-echo "== all tests, normal build"
-(cd build && ctest --output-on-failure)
+echo "== all tests, normal build (report screenshots go to build/artifacts/)"
+(cd build && PF_ARTIFACTS="$PWD/artifacts" ctest --output-on-failure)
