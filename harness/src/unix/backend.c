@@ -326,10 +326,10 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
     }
     json_object_object_get_ex(o, "t", &jt);
     int64_t t = jt ? json_object_get_int64(jt) : -1;
+    char evname[32];
+    snprintf(evname, sizeof evname, "%s", ev);   /* ev dies with its key */
     json_object_object_del(o, "t");
     json_object_object_del(o, "ev");
-    char evname[32];
-    snprintf(evname, sizeof evname, "%s", ev);
     pf_trace_emit_at(&lr->run->trace, t, "client", evname, o);
 }
 
