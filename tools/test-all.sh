@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One command on a fresh Debian 12 machine, as root: install what is missing,
 # build normally and with AddressSanitizer + UBSan, and run every test: the
-# unit tests and the Linux driver tests in both builds, the whole pytest
-# driver (suites, CLI, injection,
-# Win32 under Wine, HTML report in Chromium) in the normal build.
+# unit tests and the Linux driver tests in both builds; the whole pytest
+# driver (suites, CLI, injection, Win32 under Wine, HTML report in Chromium)
+# in the normal build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh
