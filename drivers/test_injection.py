@@ -25,7 +25,7 @@ expect: [intended_before_accept, others_never_admitted]
 """
 
 HOLD_SECURE = ("  - {at: secure, when: \"1\", action: hold, "
-               "until: {account: mallory, event: attempt}, timeout: 5s}")
+               "until: {account: mallory, event: admitted}, timeout: 5s}")
 
 KINDS = ["chmod_after_listen", "chmod_after_listen_static", "py_chmod_after_listen",
          "go_chmod_after_listen"]

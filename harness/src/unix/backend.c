@@ -39,6 +39,7 @@ struct linux_run {
     struct pf_client_proc clients[PF_MAX_CLIENT_PROCS];
     size_t nclients;
     bool clients_started;
+    bool clients_timed_out;  /* a client ran out of time before its schedule ended */
     bool harness_error;      /* the run cannot go on here at all (exit 3) */
     int64_t server_start_ns;
 };
@@ -287,6 +288,11 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
         json_object_put(o);
         return;
     }
+    if (!strcmp(ev, "deadline")) {
+        lr->clients_timed_out = true;
+        json_object_put(o);
+        return;
+    }
     if (!strcmp(ev, "hold")) {
         json_object *r = NULL, *th = NULL;
         json_object_object_get_ex(o, "rule", &r);
@@ -310,14 +316,14 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
     }
     if (!strcmp(ev, "outcome")) {
         /* How a connect/open ended, sent before the client waits to be
-         * served: this is what releases holds waiting on this account. */
+         * served: this releases holds waiting for this account to be
+         * admitted, refused or denied. */
         json_object *out = NULL, *te = NULL;
         json_object_object_get_ex(o, "outcome", &out);
         json_object_object_get_ex(o, "t_end", &te);
         const char *outcome = out ? json_object_get_string(out) : "";
         const char *acc = cp->plan->account->name;
         int64_t t = te ? json_object_get_int64(te) : pf_clock_ns();
-        notify_event(lr, acc, "attempt", t);
         notify_event(lr, acc, !strcmp(outcome, "ok") ? "admitted" : "refused", t);
         if (!strcmp(outcome, "EACCES") || !strcmp(outcome, "EPERM"))
             notify_event(lr, acc, "denied", t);
@@ -330,7 +336,13 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
     snprintf(evname, sizeof evname, "%s", ev);   /* ev dies with its key */
     json_object_object_del(o, "t");
     json_object_object_del(o, "ev");
+    json_object *done = NULL;
+    int64_t t_done = json_object_object_get_ex(o, "t_done", &done) ?
+                     json_object_get_int64(done) + lr->run->trace.start_ns : pf_clock_ns();
     pf_trace_emit_at(&lr->run->trace, t, "client", evname, o);
+    /* The attempt is over: the client has closed its end. */
+    if (!strcmp(evname, "attempt"))
+        notify_event(lr, cp->plan->account->name, "attempt", t_done);
 }
 
 static void read_client(struct linux_run *lr, struct pf_client_proc *cp)
@@ -471,6 +483,13 @@ static const char *main_loop(struct linux_run *lr)
             if (start_clients(lr) < 0)
                 return "error";
         }
+        int64_t now = pf_clock_ns();
+        if (now >= run->deadline_ns || lr->clients_timed_out) {
+            snprintf(run->error, sizeof run->error,
+                     "timed out after %.1f s (server.timeout): the server or a held "
+                     "operation did not finish", (double)lr->sc->server.timeout_ns / 1e9);
+            return "timeout";
+        }
         if (lr->clients_started && clients_done(lr))
             return "clients-done";
         if (lr->server.exited) {
@@ -479,13 +498,6 @@ static const char *main_loop(struct linux_run *lr)
             snprintf(run->error, sizeof run->error,
                      "the server %s before the clients finished", how);
             return "server-exited";
-        }
-        int64_t now = pf_clock_ns();
-        if (now >= run->deadline_ns) {
-            snprintf(run->error, sizeof run->error,
-                     "timed out after %.1f s (server.timeout): the server or a held "
-                     "operation did not finish", (double)lr->sc->server.timeout_ns / 1e9);
-            return "timeout";
         }
         if (lr->obs.n == 0 && now >= lr->server_start_ns + lr->sc->server.ready_timeout_ns) {
             snprintf(run->error, sizeof run->error,

@@ -220,8 +220,12 @@ static void client_main(const struct pf_plan_client *pc, const struct pf_user *u
     const char *op = sc->endpoint.kind == PF_EP_FIFO ? "open" : "connect";
     for (int i = 0; i < pc->spec->attempts; i++) {
         sleep_until(next);
-        if (now_ns() >= env->deadline_ns)
+        if (now_ns() >= env->deadline_ns) {
+            /* Out of time before the schedule was done: say so, or the
+             * harness would take an unfinished schedule for a finished one. */
+            report(out, "{\"ev\":\"deadline\",\"attempts_left\":%d}", pc->spec->attempts - i);
             break;
+        }
         int injected = client_faults(pc, env, st, out, control);
         int64_t t0 = now_ns();
         bool served = false;
