@@ -101,6 +101,9 @@ int pf_junit_write(const char *outdir, json_object *results)
         fprintf(fp, "\" name=\"");
         xml_escape(fp, str(s, "name"));
         fprintf(fp, "\" time=\"%.3f\">\n", dur ? json_object_get_double(dur) / 1000.0 : 0.0);
+        fprintf(fp, "      <properties><property name=\"report\" value=\"index.html#scenario-");
+        xml_escape(fp, str(s, "name"));
+        fprintf(fp, "\"/></properties>\n");
         const char *verdict = str(s, "verdict");
         const char *tag = !strcmp(verdict, "fail") ? "failure" :
                           !strcmp(verdict, "error") ? "error" :
@@ -131,9 +134,6 @@ int pf_junit_write(const char *outdir, json_object *results)
             xml_escape(fp, str(s, "name"));
             fprintf(fp, "\n</%s>\n", tag);
         }
-        fprintf(fp, "      <properties><property name=\"report\" value=\"index.html#scenario-");
-        xml_escape(fp, str(s, "name"));
-        fprintf(fp, "\"/></properties>\n");
         json_object *server = NULL;
         json_object_object_get_ex(s, "server", &server);
         const char *tail = str(server, "stderr_tail");
