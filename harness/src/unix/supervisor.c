@@ -338,13 +338,9 @@ static void decide(struct pf_supervisor *s, struct pending *p)
                            NULL);
             continue;
         }
-        if (f->action == PF_ACT_FAIL) {
-            /* The call has run by the time the thread can next be stopped;
-             * its result can no longer be changed. */
-            s->states[i].fired--;
-            emit_fault(s, &w, i, "skipped", 0, "after-fail-unsupported");
-            continue;
-        }
+        /* `after` with `fail` never gets here: the call would have run by
+         * the time its thread can next be stopped, so the scenario loader
+         * refuses the combination. */
         struct armed *a = calloc(1, sizeof *a);
         if (!a) {
             s->states[i].fired--;
