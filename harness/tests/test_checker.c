@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "checker.h"
+#include "check_run.h"
 
 static struct pf_account accounts[] = {
     {.name = "alice", .allowed = true},
@@ -396,9 +397,5 @@ int main(void)
     tcase_add_test(tc, faults_fired_are_counted_per_rule);
     tcase_add_test(tc, no_instance_is_not_judged);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return pf_check_run(s);
 }

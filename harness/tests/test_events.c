@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "check_run.h"
 
 static char path[64];
 
@@ -103,9 +104,5 @@ int main(void)
     tcase_add_test(tc, events_corrupt_middle_line_is_an_error);
     tcase_add_test(tc, events_missing_file);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return pf_check_run(s);
 }

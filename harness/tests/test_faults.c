@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "faults.h"
+#include "check_run.h"
 
 static struct pf_fault rule_with(enum pf_fault_action action, long first,
                                  bool onwards, long step, double p)
@@ -293,9 +294,5 @@ static Suite *faults_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(faults_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return pf_check_run(faults_suite());
 }

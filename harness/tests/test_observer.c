@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "unix/observer.h"
+#include "check_run.h"
 
 static char dir[64], path[128], trace_path[128];
 static struct pf_trace trace;
@@ -182,9 +183,5 @@ int main(void)
     tcase_add_test(tc, other_names_are_ignored);
     tcase_add_test(tc, renamed_into_place_is_a_birth);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return pf_check_run(s);
 }

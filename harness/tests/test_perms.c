@@ -15,6 +15,7 @@
 
 #include "checker.h"
 #include "unix/perms.h"
+#include "check_run.h"
 
 static char dir[64];
 
@@ -133,9 +134,5 @@ int main(void)
     tcase_add_test(tc, read_of_missing_path_is_null);
     tcase_add_test(tc, named_entries_are_sorted_and_base_entries_dropped);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return pf_check_run(s);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "plan.h"
+#include "check_run.h"
 
 static char *groups[] = {"ops"};
 static char *alice_groups[] = {"ops"};
@@ -170,9 +171,5 @@ int main(void)
     tcase_add_test(tc, plan_missing_fixture_names_it);
     tcase_add_test(tc, plan_acl_entries_use_real_names);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return pf_check_run(s);
 }

@@ -14,6 +14,7 @@
 
 #include "scenario.h"
 #include "scenario_values.h"
+#include "check_run.h"
 
 #define DATA PF_TEST_DATA "/scenarios/"
 #define MS INT64_C(1000000)
@@ -923,9 +924,5 @@ static Suite *scenario_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(scenario_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return pf_check_run(scenario_suite());
 }

@@ -24,6 +24,7 @@
 #include "events.h"
 #include "faults.h"
 #include "unix/supervisor.h"
+#include "check_run.h"
 
 #define MAX_SEEN 64
 
@@ -862,10 +863,7 @@ int main(void)
         perror("test_supervisor: mkdtemp");
         return EXIT_FAILURE;
     }
-    SRunner *sr = srunner_create(supervisor_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int rc = pf_check_run(supervisor_suite());
     rm_tree(base_dir);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rc;
 }
