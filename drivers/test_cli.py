@@ -139,25 +139,29 @@ def test_timeout_is_an_error_and_kills_the_server(run_pipefault, tmp_path):
     assert leftovers(rid) == []
 
 
-def test_ctrl_c_cleans_up_and_exits_3(pipefault, tmp_path):
-    path = scenario(tmp_path, "interrupted", "  fixture: chmod_after_listen", timeout="60s",
+def start_held_run(pipefault, tmp_path, name, **popen):
+    """Starts a run whose server is held at its chmod for good (the hold waits
+    for an admission that 0660 root:root never grants) and returns once the
+    trace says so: the server is then stopped, clients run, accounts exist."""
+    path = scenario(tmp_path, name, "  fixture: chmod_after_listen", timeout="60s",
                     attempts=100000, interval="5ms",
                     extra="faults:\n  - {at: secure, action: hold, "
                           "until: {account: alice, event: admitted}, timeout: 50s}\n")
     out = tmp_path / "out"
-    proc = subprocess.Popen([pipefault, "run", "--out", str(out), path], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    trace = out / "interrupted" / "trace.jsonl"
+    proc = subprocess.Popen([pipefault, "run", "--out", str(out), path], cwd=ROOT, **popen)
+    trace = out / name / "trace.jsonl"
     deadline = time.monotonic() + 30
-    held = False
-    while time.monotonic() < deadline and not held:
-        # Wait until the harness reports the hold: the server is then stopped
-        # at its chmod, clients are running, accounts exist.
-        if trace.exists():
-            held = any('"decision":"held"' in line for line in trace.read_text().splitlines())
-        if not held:
-            time.sleep(0.05)
-    assert held, "the hold never started"
+    while time.monotonic() < deadline:
+        if trace.exists() and '"decision":"held"' in trace.read_text():
+            return proc, out, trace
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("the hold never started")
+
+
+def test_ctrl_c_cleans_up_and_exits_3(pipefault, tmp_path):
+    proc, out, _ = start_held_run(pipefault, tmp_path, "interrupted", stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 3, err
@@ -193,19 +197,8 @@ def test_default_store_has_latest_link(pipefault, tmp_path):
 
 
 def test_clean_removes_leftovers_of_a_killed_run(pipefault, tmp_path):
-    path = scenario(tmp_path, "killed", "  fixture: chmod_after_listen", timeout="60s",
-                    attempts=100000, interval="5ms",
-                    extra="faults:\n  - {at: secure, action: hold, "
-                          "until: {account: alice, event: admitted}, timeout: 50s}\n")
-    out = tmp_path / "out"
-    proc = subprocess.Popen([pipefault, "run", "--out", str(out), path], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    trace = out / "killed" / "trace.jsonl"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if trace.exists() and '"decision":"held"' in trace.read_text():
-            break
-        time.sleep(0.05)
+    proc, out, trace = start_held_run(pipefault, tmp_path, "killed",
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     start = json.loads(trace.read_text().splitlines()[1])  # the platform event
     rid = start["endpoint"].split("pipefault-")[1].split("-")[0]
     proc.kill()                       # SIGKILL: no chance to clean up
