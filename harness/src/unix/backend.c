@@ -27,6 +27,7 @@
 #include "supervisor.h"
 
 #define STOP_GRACE_NS 2000000000LL
+#define PROGRESS_EVERY_NS 5000000000LL   /* a line on stderr for long scenarios */
 
 struct linux_run {
     struct pf_run *run;
@@ -40,6 +41,8 @@ struct linux_run {
     size_t nclients;
     bool clients_started;
     bool clients_timed_out;  /* a client ran out of time before its schedule ended */
+    long attempts;           /* attempts reported so far, for progress lines */
+    int64_t next_progress_ns;
     bool harness_error;      /* the run cannot go on here at all (exit 3) */
     int64_t server_start_ns;
 };
@@ -341,8 +344,10 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
                      json_object_get_int64(done) + lr->run->trace.start_ns : pf_clock_ns();
     pf_trace_emit_at(&lr->run->trace, t, "client", evname, o);
     /* The attempt is over: the client has closed its end. */
-    if (!strcmp(evname, "attempt"))
+    if (!strcmp(evname, "attempt")) {
+        lr->attempts++;
         notify_event(lr, cp->plan->account->name, "attempt", t_done);
+    }
 }
 
 static void read_client(struct linux_run *lr, struct pf_client_proc *cp)
@@ -389,6 +394,8 @@ static int64_t next_deadline(const struct linux_run *lr)
         if (r < d)
             d = r;
     }
+    if (lr->next_progress_ns && lr->next_progress_ns < d)
+        d = lr->next_progress_ns;
     for (size_t i = 0; i < lr->nclients; i++)
         if (lr->clients[i].held_rule >= 0 && lr->clients[i].hold_deadline_ns < d)
             d = lr->clients[i].hold_deadline_ns;
@@ -505,6 +512,13 @@ static const char *main_loop(struct linux_run *lr)
                      lr->obs.path, (double)lr->sc->server.ready_timeout_ns / 1e9);
             return "error";
         }
+        if (now >= lr->next_progress_ns) {
+            /* A long scenario says it is alive, and how far it got. */
+            fprintf(stderr, "      %s: %.0f s, %d instance%s, %ld attempt%s\n", lr->sc->name,
+                    (double)(now - run->trace.start_ns) / 1e9, lr->obs.n,
+                    lr->obs.n == 1 ? "" : "s", lr->attempts, lr->attempts == 1 ? "" : "s");
+            lr->next_progress_ns = now + PROGRESS_EVERY_NS;
+        }
         turn(lr, -1);
     }
 }
@@ -568,6 +582,7 @@ static int linux_run(struct pf_run *run)
     if (rc == 0)
         rc = start_server(lr);
     const char *reason = "error";
+    lr->next_progress_ns = pf_clock_ns() + PROGRESS_EVERY_NS;
     if (rc == 0) {
         reason = main_loop(lr);
         if (strcmp(reason, "clients-done"))
