@@ -1,4 +1,4 @@
-"""The seed suite (issue 4): the field report's heirloom-permissions bug,
+"""The seed suite: the field report's heirloom-permissions bug,
 reproduced with real Win32 calls under Wine, and its fixes proven.
 
 The npipe-style server must fail because an instance is born with the default
