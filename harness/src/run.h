@@ -43,6 +43,10 @@ struct pf_backend {
     int (*run)(struct pf_run *run);
 };
 
+/* rm -rf, staying on one file system and never following links; what it
+ * cannot remove it names on stderr. */
+void pf_remove_tree(const char *path);
+
 extern const struct pf_backend pf_backend_linux;
 extern const struct pf_backend pf_backend_win32;
 

@@ -19,7 +19,4 @@ struct pf_run_env {
 json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_env *env,
                              int *harness_error);
 
-/* rm -rf, staying on one file system and never following links. */
-void pf_remove_tree(const char *path);
-
 #endif

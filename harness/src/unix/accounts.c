@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../run.h"
+
 extern char **environ;
 
 void pf_real_name(const char *run_id, const char *name, char out[33])
@@ -259,8 +261,7 @@ static void remove_run_leftovers(const char *run_id)
                 continue;
             char path[512];
             snprintf(path, sizeof path, "/tmp/%s", e->d_name);
-            char *argv[] = {"rm", "-rf", "--one-file-system", path, NULL};
-            run_tool(argv);
+            pf_remove_tree(path);
         }
         closedir(d);
     }

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "../events.h"
+#include "../run.h"
 
 static struct pf_wine session;
 static bool session_ready;
@@ -139,13 +139,6 @@ static void read_version(struct pf_wine *w)
     }
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    remove(path);
-    return 0;
-}
-
 /* Debian's Wine keeps the wineserver's socket and lock in a directory of
  * its own under $TMPDIR (or /tmp), named "wine-XXXXXX" in the prefix's
  * file `wineserver`; it outlives the server. Reads that name (before the
@@ -180,7 +173,7 @@ static void kill_prefix(const struct pf_wine *w)
     run_wait(w, kill_argv);
     run_wait(w, wait_argv);
     if (server_dir[0])
-        nftw(server_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+        pf_remove_tree(server_dir);
 }
 
 static void session_end(void)
@@ -188,7 +181,7 @@ static void session_end(void)
     if (!session_ready)
         return;
     kill_prefix(&session);
-    nftw(session.prefix, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    pf_remove_tree(session.prefix);
     session_ready = false;
 }
 
@@ -277,7 +270,7 @@ int pf_wine_clean(void)
         memset(&w, 0, sizeof w);
         snprintf(w.prefix, sizeof w.prefix, "%s/%s", dir, e->d_name);
         kill_prefix(&w);
-        nftw(w.prefix, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+        pf_remove_tree(w.prefix);
         fprintf(stderr, "pipefault: removed the Wine prefix %s\n", w.prefix);
         removed++;
     }
