@@ -234,8 +234,9 @@ static int start_clients(struct linux_run *lr)
 }
 
 /* A client's hold is released by an event of another account, or times out. */
-static void release_client(struct linux_run *lr, struct pf_client_proc *cp,
-                           const char *decision)
+/* A client's hold, as a `fault` event (held, released or timed-out). */
+static void trace_client_hold(struct linux_run *lr, const struct pf_client_proc *cp,
+                              const char *decision)
 {
     const struct pf_fault *f = &lr->sc->faults[cp->held_rule];
     json_object *o = json_object_new_object();
@@ -248,6 +249,13 @@ static void release_client(struct linux_run *lr, struct pf_client_proc *cp,
     json_object_object_add(o, "decision", json_object_new_string(decision));
     json_object_object_add(o, "client", json_object_new_string(cp->plan->label));
     pf_trace_emit(&lr->run->trace, "harness", "fault", o);
+}
+
+/* A client's hold is released by an event of another account, or times out. */
+static void release_client(struct linux_run *lr, struct pf_client_proc *cp,
+                           const char *decision)
+{
+    trace_client_hold(lr, cp, decision);
     cp->held_rule = -1;
     if (write(cp->control_fd, "r", 1) < 0) {
         /* the client is gone; nothing to release */
@@ -300,20 +308,13 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
         json_object *r = NULL, *th = NULL;
         json_object_object_get_ex(o, "rule", &r);
         json_object_object_get_ex(o, "t", &th);
-        cp->held_rule = json_object_get_int(r);
-        cp->hold_start_ns = th ? json_object_get_int64(th) : pf_clock_ns();
-        cp->hold_deadline_ns = pf_clock_ns() + lr->sc->faults[cp->held_rule].timeout_ns;
-        json_object *f = json_object_new_object();
-        json_object_object_add(f, "pid", json_object_new_int(cp->pid));
-        json_object_object_add(f, "tid", json_object_new_int(cp->pid));
-        json_object_object_add(f, "op", json_object_new_string(
-            pf_fault_op_name(lr->sc->faults[cp->held_rule].op)));
-        json_object_object_add(f, "phase", json_object_new_string("before"));
-        json_object_object_add(f, "action", json_object_new_string("hold"));
-        json_object_object_add(f, "rule", json_object_new_int(cp->held_rule));
-        json_object_object_add(f, "decision", json_object_new_string("held"));
-        json_object_object_add(f, "client", json_object_new_string(cp->plan->label));
-        pf_trace_emit(&lr->run->trace, "harness", "fault", f);
+        int rule = r ? json_object_get_int(r) : -1;
+        if (rule >= 0 && (size_t)rule < lr->sc->nfaults) {
+            cp->held_rule = rule;
+            cp->hold_start_ns = th ? json_object_get_int64(th) : pf_clock_ns();
+            cp->hold_deadline_ns = pf_clock_ns() + lr->sc->faults[rule].timeout_ns;
+            trace_client_hold(lr, cp, "held");
+        }
         json_object_put(o);
         return;
     }
