@@ -127,3 +127,27 @@ def test_process_and_thread_selectors(run_pipefault, tmp_path, selector, fires):
     run = run_pipefault(write(tmp_path, name, "chmod_before_listen", faults))
     s = run.scenario(name)
     assert s["faults"][0]["fired"] == (1 if fires else 0), run.trace(name)
+
+
+def test_client_side_faults(run_pipefault, tmp_path):
+    """Faults on the harness's own clients: alice's first connect fails with
+    an injected errno, and her second waits until mallory has been admitted."""
+    faults = ("  - {at: connect, target: alice, when: \"1\", action: fail, errno: ECONNREFUSED}\n"
+              "  - {at: connect, target: alice, when: \"2\", action: hold, "
+              "until: {account: mallory, event: admitted}, timeout: 5s}")
+    run = run_pipefault(write(tmp_path, "client-faults", "chmod_before_listen", faults,
+                              mode="0666"))
+    events = run.trace("client-faults")
+    alice = [e for e in events if e["ev"] == "attempt" and e["account"] == "alice"]
+    assert alice[0]["injected"] is True and alice[0]["outcome"] == "ECONNREFUSED"
+    assert all(not a["injected"] for a in alice[1:])
+    holds = [e for e in events if e["ev"] == "fault" and e.get("client") == "alice#1"
+             and e["action"] == "hold" and e["decision"] != "skipped"]
+    assert [h["decision"] for h in holds] == ["held", "released"], holds
+    released = holds[1]["t"]
+    mallory_ok = [e["t_end"] for e in events if e["ev"] == "attempt"
+                  and e["account"] == "mallory" and e["outcome"] == "ok"]
+    assert mallory_ok and min(mallory_ok) <= released
+    assert alice[1]["t"] >= released
+    fired = {f["rule"]: f["fired"] for f in run.scenario("client-faults")["faults"]}
+    assert fired == {0: 1, 1: 1}

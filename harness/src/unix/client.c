@@ -154,13 +154,16 @@ static int attempt_once(const struct pf_client_env *env, int out, bool *served)
     return 0;
 }
 
-/* Applies this account's client-side faults before an attempt. Returns an
- * errno to report instead of attempting, or 0 to go ahead. */
+/* Applies this account's client-side faults before an attempt, the way the
+ * supervisor does for the server: every rule counts the occurrence, delays
+ * and holds are served in rule order, and if any `fail` fired the attempt
+ * fails with the first one's errno. Returns that errno, or 0 to go ahead. */
 static int client_faults(const struct pf_plan_client *pc, const struct pf_client_env *env,
                          struct pf_fault_state *st, int out, int control)
 {
     const struct pf_scenario *sc = env->sc;
     enum pf_fault_op op = sc->endpoint.kind == PF_EP_FIFO ? PF_OP_OPEN : PF_OP_CONNECT;
+    int fail_err = 0;
     for (size_t i = 0; i < sc->nfaults; i++) {
         const struct pf_fault *f = &sc->faults[i];
         if (f->op != op || strcmp(f->target, pc->account->name))
@@ -181,7 +184,9 @@ static int client_faults(const struct pf_plan_client *pc, const struct pf_client
                    "\"phase\":\"before\",\"action\":\"fail\",\"rule\":%zu,\"decision\":\"failed\","
                    "\"errno\":%d,\"client\":\"%s\"}",
                    (long long)t, getpid(), getpid(), pf_fault_op_name(op), i, d.err, pc->label);
-            return d.err;
+            if (!fail_err)
+                fail_err = d.err;
+            continue;
         }
         if (d.action == PF_ACT_DELAY) {
             report(out, "{\"ev\":\"fault\",\"t\":%lld,\"pid\":%d,\"tid\":%d,\"op\":\"%s\","
@@ -198,7 +203,7 @@ static int client_faults(const struct pf_plan_client *pc, const struct pf_client
         while (read(control, &c, 1) < 0 && errno == EINTR)
             ;
     }
-    return 0;
+    return fail_err;
 }
 
 static void client_main(const struct pf_plan_client *pc, const struct pf_user *u,
