@@ -7,9 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-static void real_name(const struct pf_run *run, const char *name, char out[33])
+void pf_real_name(const char *run_id, const char *name, char out[33])
 {
-    snprintf(out, 33, "pf%s_%s", run->run_id, name);
+    /* Built aside: callers pass run_id and out from the same struct. */
+    char buf[33];
+    snprintf(buf, sizeof buf, "pf%s_%s", run_id, name);
+    memcpy(out, buf, sizeof buf);
 }
 
 static int is_declared(const struct pf_scenario *sc, const char *name, bool group)
@@ -56,7 +59,7 @@ char *pf_plan_expand(const char *s, const struct pf_plan *p,
                 return NULL;
             }
             char real[33];
-            real_name(run, name, real);
+            pf_real_name(run->run_id, name, real);
             snprintf(val, sizeof val, "%s", real);
         } else {
             snprintf(err, errlen, "unknown placeholder {%s} in \"%s\" "
@@ -111,7 +114,7 @@ char *pf_plan_acl_entries(const struct pf_run *run, char *err, size_t errlen)
                 return NULL;
             }
             char real[33];
-            real_name(run, name, real);
+            pf_real_name(run->run_id, name, real);
             sprintf(out + strlen(out), "%s:%s:%s", group ? "group" : "user", real, perm + 1);
         } else {
             sprintf(out + strlen(out), "%s:%s:%s", tag, name, perm + 1);
@@ -158,7 +161,7 @@ static int fixture_args(struct pf_plan *p, const struct pf_run *run,
     }
     if (sc->intended.group) {
         char real[33];
-        real_name(run, sc->intended.group, real);
+        pf_real_name(run->run_id, sc->intended.group, real);
         if (push(p, strdup("--group"), err, errlen) || push(p, strdup(real), err, errlen))
             return -1;
     }

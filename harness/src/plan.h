@@ -33,6 +33,10 @@ struct pf_plan {
     size_t nclients;
 };
 
+/* The real name of a scenario's account or group: "pf<run>_<name>", unique
+ * to the run and traceable to it. */
+void pf_real_name(const char *run_id, const char *name, char out[33]);
+
 /* Builds the plan; fixture binaries are looked up under run->fixture_dir
  * /<platform dir>/<name>. Returns 0, or -1 with err set. */
 int pf_plan_build(struct pf_plan *p, const struct pf_run *run,

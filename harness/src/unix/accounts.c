@@ -21,17 +21,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../plan.h"
 #include "../run.h"
 
 extern char **environ;
-
-void pf_real_name(const char *run_id, const char *name, char out[33])
-{
-    /* Built aside: callers pass run_id and out from the same struct. */
-    char buf[33];
-    snprintf(buf, sizeof buf, "pf%s_%s", run_id, name);
-    memcpy(out, buf, sizeof buf);
-}
 
 /* Runs a shadow tool quietly; returns its exit status or -1. */
 static int run_tool(char *const argv[])

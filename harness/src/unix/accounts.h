@@ -33,9 +33,6 @@ struct pf_accounts {
     size_t ngroups;
 };
 
-/* "pf<run>_<name>" */
-void pf_real_name(const char *run_id, const char *name, char out[33]);
-
 /* Writes the run's marker (pid) so a killed harness can be cleaned up. */
 int pf_run_mark(const char *run_id, char *err, size_t errlen);
 void pf_run_unmark(const char *run_id);
