@@ -10,8 +10,6 @@
 
 #include "report.h"
 #include "suite.h"
-#include "unix/accounts.h"
-#include "win/wine.h"
 
 static const char usage_main[] =
     "usage: pipefault <command> [options] ...\n"
@@ -230,10 +228,9 @@ static int cmd_clean(int argc, char **argv)
         fprintf(stderr, "pipefault clean: needs root (it removes accounts)\n");
         return PF_EXIT_HARNESS;
     }
-    int n = pf_accounts_sweep();
-    int w = pf_wine_clean();
-    fprintf(stderr, "pipefault clean: %d run%s and %d Wine prefix%s cleaned\n", n,
-            n == 1 ? "" : "s", w, w == 1 ? "" : "es");
+    int n = pf_sweep_all();
+    fprintf(stderr, "pipefault clean: leftovers of %d killed run%s removed\n", n,
+            n == 1 ? "" : "s");
     return 0;
 }
 

@@ -58,11 +58,6 @@ static uint64_t name_hash(const char *s)
     return h;
 }
 
-static const struct pf_backend *backend_for(const struct pf_scenario *sc)
-{
-    return sc->platform == PF_PLATFORM_WIN32 ? &pf_backend_win32 : &pf_backend_linux;
-}
-
 json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_env *env,
                              int *harness_error)
 {
@@ -108,16 +103,16 @@ json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_e
     pf_trace_emit(&run.trace, "harness", "scenario_start", f);
     run.deadline_ns = run.trace.start_ns + sc->server.timeout_ns;
 
-    const struct pf_backend *be = backend_for(sc);
-    const char *why = be->unavailable();
+    const struct pf_backend *be = pf_backend_for(sc->platform);
+    const char *why = be->unavailable ? be->unavailable(env) : NULL;
     if (why) {
         snprintf(run.skip_reason, sizeof run.skip_reason, "%s", why);
         verdict = "skipped";
     } else {
-        int rc = be->run(&run);
-        if (rc == -2)
+        enum pf_run_status rc = be->run(&run);
+        if (rc == PF_RUN_HARNESS)
             *harness_error = 1;
-        if (rc < 0)
+        if (rc != PF_RUN_OK)
             verdict = "error";
         /* Every backend sends the server's stderr to <outdir>/server.stderr. */
         char errpath[1200];

@@ -13,6 +13,15 @@
 #include "events.h"
 #include "scenario.h"
 
+/* What every scenario of one `pipefault run` shares. */
+struct pf_run_env {
+    char run_id[8];           /* six hex digits, also the account prefix */
+    const char *outdir;       /* the run's store directory */
+    uint64_t seed;
+    const char *fixture_dir;  /* where built fixtures live */
+    const char *tool_dir;     /* where pipefault's own helper programs live */
+};
+
 struct pf_run {
     const struct pf_scenario *sc;
     struct pf_trace trace;
@@ -33,21 +42,43 @@ struct pf_run {
 /* Set by the SIGINT/SIGTERM handler; backends poll it and wind down. */
 extern volatile sig_atomic_t pf_interrupted;
 
+/* How a backend's run of one scenario ended. */
+enum pf_run_status {
+    PF_RUN_OK = 0,        /* the trace holds the history; the checker judges it */
+    PF_RUN_BROKE,         /* run->error says why; verdict `error` */
+    PF_RUN_HARNESS,       /* the harness or machine cannot run scenarios (exit 3) */
+};
+
+/* A platform, as the core sees it: the lifecycle is the same for every
+ * platform (Jepsen's setup/teardown, libuv's shared-then-platform split);
+ * only the backend knows accounts, Wine prefixes, seccomp or named pipes.
+ * Every member may be NULL when the platform has nothing to do there. */
 struct pf_backend {
     const char *name;
-    /* NULL when the backend can run here, else why not (for `skipped`). */
-    const char *(*unavailable)(void);
-    /* Runs the scenario. Returns 0; -1 with run->error set when the run
-     * broke (verdict `error`); -2 with run->error set when the harness or
-     * the machine cannot run scenarios at all (exit 3). */
-    int (*run)(struct pf_run *run);
+    enum pf_platform platform;
+    /* Load time (`check` and `run`): platform limits the scenario breaks.
+     * 0, or -1 with err filled as "file:line:col: message". */
+    int (*check)(const struct pf_scenario *sc, struct pf_error *err);
+    /* NULL when scenarios can run here, else why not (verdict `skipped`). */
+    const char *(*unavailable)(const struct pf_run_env *env);
+    /* Removes what runs killed with SIGKILL left behind; returns how many
+     * runs' leftovers were removed. Called before every run and by `clean`. */
+    int (*sweep)(void);
+    /* Before the first scenario of this platform in a run, and after the
+     * last. begin_run: 0, or -1 with err set (exit 3, nothing is run). */
+    int (*begin_run)(const struct pf_run_env *env, char *err, size_t errlen);
+    void (*end_run)(const struct pf_run_env *env);
+    /* Runs one scenario, writing what happens to run->trace. */
+    enum pf_run_status (*run)(struct pf_run *run);
 };
 
 /* rm -rf, staying on one file system and never following links; what it
  * cannot remove it names on stderr. */
 void pf_remove_tree(const char *path);
 
-extern const struct pf_backend pf_backend_linux;
-extern const struct pf_backend pf_backend_win32;
+/* Every backend, NULL-terminated (backends.c: the one core file that
+ * names the platforms), and the one for a platform. */
+extern const struct pf_backend *const pf_backends[];
+const struct pf_backend *pf_backend_for(enum pf_platform p);
 
 #endif

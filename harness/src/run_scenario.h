@@ -2,17 +2,8 @@
 #ifndef PF_RUN_SCENARIO_H
 #define PF_RUN_SCENARIO_H
 
-#include <stdint.h>
 #include <json-c/json.h>
-#include "scenario.h"
-
-struct pf_run_env {
-    char run_id[8];
-    const char *outdir;
-    uint64_t seed;
-    const char *fixture_dir;
-    const char *tool_dir;
-};
+#include "run.h"
 
 /* Runs sc and returns its entry for results.json. *harness_error is set
  * when the harness or machine cannot run scenarios (exit 3). */

@@ -54,6 +54,7 @@ struct pf_fault {
     bool when_onwards;                   /* "N+" form: every occurrence from N */
     double probability;
     char *target;                        /* "server" or a client account */
+    bool required;                       /* never fired: the run is inconclusive */
     enum pf_fault_who process, thread;   /* server rules only */
 };
 
@@ -68,6 +69,8 @@ struct pf_client {
     char *account;
     int count;
     int attempts;
+    bool until_accepting;  /* `until: accepting`: only attempts made while an
+                            * endpoint instance was accepting count */
     int64_t interval_ns;
     int64_t start_ns;
 };

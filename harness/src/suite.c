@@ -18,8 +18,6 @@
 #include "results.h"
 #include "run.h"
 #include "run_scenario.h"
-#include "unix/accounts.h"
-#include "win/wine.h"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -44,6 +42,13 @@ static int load_file(const char *path, struct pf_scenario_list *l)
     struct pf_scenario *sc = pf_scenario_load(path, &err);
     if (!sc) {
         fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    /* What the platform cannot do is bad input too, found before any run. */
+    const struct pf_backend *be = pf_backend_for(sc->platform);
+    if (be->check && be->check(sc, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        pf_scenario_free(sc);
         return -1;
     }
     for (size_t i = 0; i < l->n; i++)
@@ -178,18 +183,36 @@ static void progress(size_t i, size_t n, const char *name, json_object *res)
             json_object_get_string(r));
 }
 
-int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options *o)
+/* Does the list have a scenario for this backend's platform? */
+static bool uses(const struct pf_scenario_list *l, const struct pf_backend *be)
 {
     for (size_t i = 0; i < l->n; i++)
-        if (l->items[i]->platform == PF_PLATFORM_LINUX && geteuid() != 0) {
-            fprintf(stderr, "pipefault: %s: Linux scenarios need root: the harness creates "
-                    "real accounts and runs clients as them (try sudo)\n", l->items[i]->file);
-            return PF_EXIT_HARNESS;
-        }
+        if (l->items[i]->platform == be->platform)
+            return true;
+    return false;
+}
+
+int pf_sweep_all(void)
+{
+    int n = 0;
+    for (size_t i = 0; pf_backends[i]; i++)
+        if (pf_backends[i]->sweep)
+            n += pf_backends[i]->sweep();
+    return n;
+}
+
+static void end_backends(const struct pf_scenario_list *l, const struct pf_run_env *env,
+                         size_t nbegun)
+{
+    for (size_t i = 0; i < nbegun; i++)
+        if (uses(l, pf_backends[i]) && pf_backends[i]->end_run)
+            pf_backends[i]->end_run(env);
+}
+
+int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options *o)
+{
     /* What a SIGKILLed run left behind goes first. */
-    if (geteuid() == 0)
-        pf_accounts_sweep();
-    pf_wine_clean();
+    pf_sweep_all();
 
     unsigned char rnd[3];
     if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {
@@ -199,19 +222,26 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
     struct pf_run_env env;
     memset(&env, 0, sizeof env);
     snprintf(env.run_id, sizeof env.run_id, "%02x%02x%02x", rnd[0], rnd[1], rnd[2]);
-    char outdir[4096];
-    if (make_store(o, env.run_id, outdir, sizeof outdir) < 0)
-        return PF_EXIT_HARNESS;
+    env.seed = o->seed;
+    env.fixture_dir = o->fixture_dir;
+    env.tool_dir = o->tool_dir;
     char err[512];
-    if (geteuid() == 0 && pf_run_mark(env.run_id, err, sizeof err) < 0) {
-        fprintf(stderr, "pipefault: %s\n", err);
+    size_t nbegun = 0;
+    for (; pf_backends[nbegun]; nbegun++) {
+        const struct pf_backend *be = pf_backends[nbegun];
+        if (uses(l, be) && be->begin_run && be->begin_run(&env, err, sizeof err) < 0) {
+            fprintf(stderr, "pipefault: %s\n", err);
+            end_backends(l, &env, nbegun);
+            return PF_EXIT_HARNESS;
+        }
+    }
+    char outdir[4096];
+    if (make_store(o, env.run_id, outdir, sizeof outdir) < 0) {
+        end_backends(l, &env, nbegun);
         return PF_EXIT_HARNESS;
     }
     install_signals();
     env.outdir = outdir;
-    env.seed = o->seed;
-    env.fixture_dir = o->fixture_dir;
-    env.tool_dir = o->tool_dir;
 
     time_t now = time(NULL);
     char started[32];
@@ -231,8 +261,7 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
         progress(i, l->n, l->items[i]->name, res);
         json_object_array_add(scenarios, res);
     }
-    if (geteuid() == 0)
-        pf_run_unmark(env.run_id);
+    end_backends(l, &env, nbegun);
 
     json_object *results = json_object_new_object();
     json_object_object_add(results, "schema", json_object_new_int(1));

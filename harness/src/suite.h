@@ -37,6 +37,10 @@ struct pf_suite_options {
     const char *tool_dir;
 };
 
+/* Every backend's sweep of what killed runs left; returns how many runs'
+ * leftovers were removed (`pipefault clean`, and the start of every run). */
+int pf_sweep_all(void);
+
 /* Runs every scenario; returns an exit code. */
 int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options *o);
 

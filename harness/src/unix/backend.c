@@ -47,9 +47,25 @@ struct linux_run {
     int64_t server_start_ns;
 };
 
-static const char *linux_unavailable(void)
+/* Linux scenarios create real accounts and run clients as them. */
+static int linux_begin_run(const struct pf_run_env *env, char *err, size_t errlen)
 {
-    return NULL;
+    if (geteuid() != 0) {
+        snprintf(err, errlen, "Linux scenarios need root: the harness creates real accounts "
+                 "and runs clients as them (try sudo)");
+        return -1;
+    }
+    return pf_run_mark(env->run_id, err, errlen);
+}
+
+static void linux_end_run(const struct pf_run_env *env)
+{
+    pf_run_unmark(env->run_id);
+}
+
+static int linux_sweep(void)
+{
+    return geteuid() == 0 ? pf_accounts_sweep() : 0;
 }
 
 static void trace_event(struct linux_run *lr, const char *ev, json_object *f)
@@ -571,7 +587,7 @@ static void stop_all(struct linux_run *lr)
     }
 }
 
-static int linux_run(struct pf_run *run)
+static enum pf_run_status linux_run(struct pf_run *run)
 {
     struct linux_run *lr = calloc(1, sizeof *lr);
     lr->run = run;
@@ -600,11 +616,14 @@ static int linux_run(struct pf_run *run)
     pf_accounts_remove(&lr->accounts);
     pf_plan_free(&lr->plan);
     free(lr);
-    return rc;
+    return rc == 0 ? PF_RUN_OK : rc == -2 ? PF_RUN_HARNESS : PF_RUN_BROKE;
 }
 
 const struct pf_backend pf_backend_linux = {
     .name = "linux",
-    .unavailable = linux_unavailable,
+    .platform = PF_PLATFORM_LINUX,
+    .sweep = linux_sweep,
+    .begin_run = linux_begin_run,
+    .end_run = linux_end_run,
     .run = linux_run,
 };

@@ -629,14 +629,14 @@ static void record_server(struct win_run *wr)
 
 /* ---- the backend ------------------------------------------------------ */
 
-static const char *win32_unavailable(void)
+static const char *win32_unavailable(const struct pf_run_env *env)
 {
     char dir[PATH_MAX];
-    pf_wine_programs_dir(PF_FIXTURE_DIR, dir, sizeof dir);
+    pf_wine_programs_dir(env->fixture_dir ? env->fixture_dir : PF_FIXTURE_DIR, dir, sizeof dir);
     return pf_wine_missing(dir);
 }
 
-static int win32_run(struct pf_run *run)
+static int win32_run_scenario(struct pf_run *run)
 {
     struct win_run *wr = calloc(1, sizeof *wr);
     if (!wr) {
@@ -724,8 +724,16 @@ out:;
     return rc;
 }
 
+static enum pf_run_status win32_run(struct pf_run *run)
+{
+    int rc = win32_run_scenario(run);
+    return rc == 0 ? PF_RUN_OK : rc == -2 ? PF_RUN_HARNESS : PF_RUN_BROKE;
+}
+
 const struct pf_backend pf_backend_win32 = {
     .name = "win32",
+    .platform = PF_PLATFORM_WIN32,
     .unavailable = win32_unavailable,
+    .sweep = pf_wine_clean,
     .run = win32_run,
 };
