@@ -155,11 +155,23 @@ static bool load_accounts(struct scn_loader *ld, const yaml_node_t *root,
     return true;
 }
 
+/* `until: accepting`: the one stop condition besides the attempt count. */
+static bool load_client_until(struct scn_loader *ld, const yaml_node_t *v,
+                              struct pf_client *c)
+{
+    static const char *const untils[] = {"accepting", NULL};
+    int which;
+    if (!scn_get_enum(ld, v, "until", "until value", untils, &which))
+        return false;
+    c->until_accepting = true;
+    return true;
+}
+
 static bool load_client(struct scn_loader *ld, const yaml_node_t *item,
                         const struct pf_scenario *sc, struct pf_client *c)
 {
     static const char *const keys[] = {"account", "count", "attempts",
-                                       "interval", "start", NULL};
+                                       "interval", "start", "until", NULL};
     yaml_node_t *v;
     c->count = 1;
     c->attempts = 10;
@@ -178,7 +190,8 @@ static bool load_client(struct scn_loader *ld, const yaml_node_t *item,
            (!(v = scn_field(ld, item, "interval")) ||
             scn_get_duration(ld, v, "interval", false, &c->interval_ns)) &&
            (!(v = scn_field(ld, item, "start")) ||
-            scn_get_duration(ld, v, "start", false, &c->start_ns));
+            scn_get_duration(ld, v, "start", false, &c->start_ns)) &&
+           (!(v = scn_field(ld, item, "until")) || load_client_until(ld, v, c));
 }
 
 static bool load_clients(struct scn_loader *ld, const yaml_node_t *root,

@@ -169,7 +169,7 @@ static bool load_fault(struct scn_loader *ld, const yaml_node_t *item,
     static const char *const keys[] = {"at", "phase", "action", "until",
                                        "timeout", "delay", "errno", "when",
                                        "probability", "target", "process",
-                                       "thread", NULL};
+                                       "thread", "required", NULL};
     /* Keys that belong to one action only. */
     static const struct { const char *key; enum pf_fault_action action; } only[] = {
         {"delay", PF_ACT_DELAY}, {"until", PF_ACT_HOLD},
@@ -237,6 +237,9 @@ static bool load_fault(struct scn_loader *ld, const yaml_node_t *item,
         if ((why = pf_when_parse(s, &f->when_first, &f->when_step, &f->when_onwards)))
             return scn_fail(ld, v, "bad when '%s': %s", s, why);
     }
+    if ((v = scn_field(ld, item, "required")) &&
+        !scn_get_bool(ld, v, "required", &f->required))
+        return false;
     if ((v = scn_field(ld, item, "probability"))) {
         const char *s = scn_get_scalar(ld, v, "probability"), *why;
         if (!s)

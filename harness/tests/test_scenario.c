@@ -442,6 +442,24 @@ START_TEST(names)
 }
 END_TEST
 
+START_TEST(required_and_until_accepting)
+{
+    struct pf_scenario *sc = load_text(
+        "name: t\nserver: {fixture: f}\nendpoint: {kind: unix, path: s}\n"
+        "expect: [allowed_never_denied]\naccounts: [{name: alice}]\n"
+        "clients:\n  - {account: alice, until: accepting}\n  - {account: alice}\n"
+        "faults:\n  - {at: listen, action: delay, delay: 1ms, required: true}\n"
+        "  - {at: listen, action: delay, delay: 1ms, required: false}\n"
+        "  - {at: listen, action: delay, delay: 1ms}\n");
+    ck_assert(sc->clients[0].until_accepting);
+    ck_assert(!sc->clients[1].until_accepting);
+    ck_assert(sc->faults[0].required);
+    ck_assert(!sc->faults[1].required);
+    ck_assert(!sc->faults[2].required);
+    pf_scenario_free(sc);
+}
+END_TEST
+
 START_TEST(missing_file)
 {
     struct pf_error err = {{0}};
@@ -870,6 +888,11 @@ static const struct error_case error_cases[] = {
     {"server_op_targets_account", FAULT "listen\n    action: delay\n"
      "    delay: 1ms\n    target: alice\n", "17:13",
      "'listen' happens in the server: target must be 'server', not 'alice'"},
+    {"required_not_bool", FAULT "create\n    action: delay\n"
+     "    delay: 1ms\n    required: yes\n", "17:15",
+     "'required' must be true or false, not 'yes'"},
+    {"client_until_unknown", PEOPLE "  - {account: idle, until: accepted}\n",
+     "13:28", "unknown until value 'accepted'; expected one of: accepting"},
     {"second_fault_reported", FAULT "create\n    action: delay\n"
      "    delay: 1ms\n  - at: close\n    action: fail\n    errno: ENOENTT\n",
      "19:12", "unknown errno 'ENOENTT' (did you mean 'ENOENT'?)"},
@@ -911,6 +934,7 @@ static Suite *scenario_suite(void)
     tcase_add_test(valid, documented_example);
     tcase_add_test(valid, value_forms);
     tcase_add_test(valid, names);
+    tcase_add_test(valid, required_and_until_accepting);
     tcase_add_test(valid, missing_file);
     tcase_add_test(valid, free_null);
     suite_add_tcase(s, valid);
