@@ -18,10 +18,15 @@
 #include "scenario_values.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
+
+#include "util.h"
 
 enum { MAX_COUNT = 64, MAX_ATTEMPTS = 100000 };
 enum { MAX_FILE_BYTES = 1 << 20 };
@@ -212,6 +217,47 @@ static bool load_clients(struct scn_loader *ld, const yaml_node_t *root,
     return true;
 }
 
+/* The placeholders pf_plan_expand fills in: {endpoint}, {rundir},
+ * {user:NAME} and {group:NAME} with NAME declared. Anything else would
+ * only fail at run time. */
+static bool check_placeholders(struct scn_loader *ld, const yaml_node_t *seq,
+                               const struct pf_scenario *sc, char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *at = scn_seq_at(ld, seq, i);
+        for (const char *c = strchr(list[i], '{'); c; c = strchr(c, '{')) {
+            const char *end = strchr(c, '}');
+            if (!end)
+                return scn_fail(ld, at, "unterminated '{' in \"%s\"", list[i]);
+            size_t len = (size_t)(end - c - 1);
+            const char *key = c + 1;
+            char name[64];
+            if ((len == 8 && !strncmp(key, "endpoint", 8)) ||
+                (len == 6 && !strncmp(key, "rundir", 6))) {
+                /* known */
+            } else if (len > 5 && !strncmp(key, "user:", 5)) {
+                snprintf(name, sizeof name, "%.*s", (int)(len - 5), key + 5);
+                if (len - 5 >= sizeof name || !pf_scenario_account(sc, name))
+                    return scn_fail(ld, at, "{user:%.*s} in \"%s\": no account named "
+                                    "'%.*s' in this scenario", (int)(len - 5), key + 5,
+                                    list[i], (int)(len - 5), key + 5);
+            } else if (len > 6 && !strncmp(key, "group:", 6)) {
+                snprintf(name, sizeof name, "%.*s", (int)(len - 6), key + 6);
+                if (len - 6 >= sizeof name || !scn_has_group(sc, name))
+                    return scn_fail(ld, at, "{group:%.*s} in \"%s\": no group named "
+                                    "'%.*s' in this scenario", (int)(len - 6), key + 6,
+                                    list[i], (int)(len - 6), key + 6);
+            } else {
+                return scn_fail(ld, at, "unknown placeholder {%.*s} in \"%s\" (known: "
+                                "{endpoint} {rundir} {user:NAME} {group:NAME})",
+                                (int)len, key, list[i]);
+            }
+            c = end + 1;
+        }
+    }
+    return true;
+}
+
 static bool load_server(struct scn_loader *ld, const yaml_node_t *root,
                         struct pf_scenario *sc)
 {
@@ -246,9 +292,13 @@ static bool load_server(struct scn_loader *ld, const yaml_node_t *root,
             return scn_fail(ld, scn_seq_at(ld, command, 0),
                             "'command' starts with an empty program name");
     }
-    return (!(v = scn_field(ld, m, "args")) ||
-            scn_get_string_list(ld, v, "args", &s->args, &s->nargs)) &&
-           (!(v = scn_field(ld, m, "umask")) ||
+    if (command && !check_placeholders(ld, command, sc, s->command, s->ncommand))
+        return false;
+    if ((v = scn_field(ld, m, "args")) &&
+        (!scn_get_string_list(ld, v, "args", &s->args, &s->nargs) ||
+         !check_placeholders(ld, v, sc, s->args, s->nargs)))
+        return false;
+    return (!(v = scn_field(ld, m, "umask")) ||
             scn_get_octal(ld, v, "umask", 0777, &s->umask)) &&
            (!(v = scn_field(ld, m, "timeout")) ||
             scn_get_duration(ld, v, "timeout", true, &s->timeout_ns)) &&
@@ -273,6 +323,13 @@ static bool check_endpoint_path(struct scn_loader *ld, const yaml_node_t *at,
             if ((c == p || c[-1] == '/') && (c[2] == '\0' || c[2] == '/'))
                 return scn_fail(ld, at, "'path' must stay inside the run's endpoint "
                                 "directory (no '..')");
+        /* The harness creates and watches the endpoint directory only. */
+        if (strchr(p, '/'))
+            return scn_fail(ld, at, "'path' '%s' has a directory component: "
+                            "subdirectories of the run's endpoint directory are not "
+                            "supported; give a file name", p);
+        if (strcmp(p, ".") == 0)
+            return scn_fail(ld, at, "'path' must name a file, not '.'");
         if (len > 255)
             return scn_fail(ld, at, "'path' is too long (at most 255 bytes)");
         return true;
@@ -451,6 +508,24 @@ static bool load_expect(struct scn_loader *ld, const yaml_node_t *root,
     return true;
 }
 
+/* A scenario's name is its directory in the run's store, beside the
+ * store's own files: it must not be one of them, nor hidden. */
+static bool check_store_name(struct scn_loader *ld, const yaml_node_t *at,
+                             const char *name)
+{
+    static const char *const taken[] = {"results.json", "junit.xml", "index.html",
+                                        "latest", NULL};
+    for (const char *const *t = taken; *t; t++)
+        if (strcmp(name, *t) == 0)
+            return scn_fail(ld, at, "scenario name '%s' is the name of a file in the "
+                            "run's store (results.json, junit.xml, index.html, "
+                            "latest): choose another", name);
+    if (name[0] == '.')
+        return scn_fail(ld, at, "scenario name '%s' must not start with '.' (it "
+                        "names a directory in the run's store)", name);
+    return true;
+}
+
 static bool load_scenario(struct scn_loader *ld, const yaml_node_t *root,
                           struct pf_scenario *sc)
 {
@@ -465,7 +540,7 @@ static bool load_scenario(struct scn_loader *ld, const yaml_node_t *root,
                         "server: ..., endpoint: ...), not %s", scn_kind_of(root));
     if (!scn_check_keys(ld, root, "the scenario", keys) ||
         !(v = scn_required(ld, root, "name", "the scenario")) ||
-        !scn_get_name(ld, v, "name", &sc->name) ||
+        !scn_get_name(ld, v, "name", &sc->name) || !check_store_name(ld, v, sc->name) ||
         ((v = scn_field(ld, root, "description")) &&
          !scn_get_string(ld, v, "description", &sc->description)) ||
         ((v = scn_field(ld, root, "platform")) &&
@@ -480,22 +555,52 @@ static bool load_scenario(struct scn_loader *ld, const yaml_node_t *root,
 
 /* ---- file ------------------------------------------------------------ */
 
+/* Opened without blocking (a FIFO given as a scenario must not hang
+ * `check`), then refused unless it is a regular file of at most 1 MiB. */
 static char *read_file(const char *path, size_t *len, struct pf_error *err)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
         snprintf(err->msg, sizeof err->msg, "%s: cannot open: %s", path,
                  strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
-    char *buf = malloc(MAX_FILE_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, MAX_FILE_BYTES + 1, fp) : 0;
-    int read_error = ferror(fp);
-    fclose(fp);
-    if (!buf || read_error || n > MAX_FILE_BYTES) {
-        snprintf(err->msg, sizeof err->msg, "%s: %s", path,
-                 !buf ? "out of memory" : read_error ? "cannot read"
-                 : "too large for a scenario (over 1 MiB)");
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err->msg, sizeof err->msg, "%s: not a regular file: a scenario "
+                 "must be a YAML file", path);
+        close(fd);
+        return NULL;
+    }
+    if (st.st_size > MAX_FILE_BYTES) {
+        snprintf(err->msg, sizeof err->msg, "%s: too large for a scenario: %lld "
+                 "bytes (at most 1 MiB, %d bytes)", path, (long long)st.st_size,
+                 MAX_FILE_BYTES);
+        close(fd);
+        return NULL;
+    }
+    char *buf = pf_xmalloc(MAX_FILE_BYTES + 1);
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + n, MAX_FILE_BYTES + 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err->msg, sizeof err->msg, "%s: cannot read: %s", path,
+                     strerror(errno));
+            close(fd);
+            free(buf);
+            return NULL;
+        }
+        if (r == 0 || (n += (size_t)r) > MAX_FILE_BYTES)
+            break;
+    }
+    close(fd);
+    if (n > MAX_FILE_BYTES) {  /* grew while being read */
+        snprintf(err->msg, sizeof err->msg, "%s: too large for a scenario (over "
+                 "1 MiB, %d bytes)", path, MAX_FILE_BYTES);
         free(buf);
         return NULL;
     }

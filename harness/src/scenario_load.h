@@ -21,6 +21,8 @@
 
 #define SCN_MILLI_NS INT64_C(1000000)
 #define SCN_SECOND_NS INT64_C(1000000000)
+/* The longest duration a scenario may give anywhere: 24 hours. */
+#define SCN_MAX_DURATION_NS (INT64_C(86400) * SCN_SECOND_NS)
 
 struct scn_loader {
     const char *file;       /* as given to pf_scenario_load */

@@ -147,6 +147,9 @@ bool scn_check_keys(struct scn_loader *ld, const yaml_node_t *map,
             return scn_fail(ld, k, "keys in %s must be names, not %s", section,
                             scn_kind_of(k));
         const char *name = scn_text(k);
+        if (strlen(name) != k->data.scalar.length)
+            return scn_fail(ld, k, "a key in %s contains a NUL character (\\0)",
+                            section);
         bool known = false;
         for (const char *const *kp = keys; *kp && !known; kp++)
             known = strcmp(*kp, name) == 0;
@@ -205,7 +208,15 @@ yaml_node_t *scn_required(struct scn_loader *ld, const yaml_node_t *map,
 const char *scn_get_scalar(struct scn_loader *ld, const yaml_node_t *v,
                            const char *key)
 {
-    return scn_want(ld, v, YAML_SCALAR_NODE, key) ? scn_text(v) : NULL;
+    if (!scn_want(ld, v, YAML_SCALAR_NODE, key))
+        return NULL;
+    /* A "\0" escape would silently cut the value short: refuse it. */
+    if (strlen(scn_text(v)) != v->data.scalar.length) {
+        scn_fail(ld, v, "'%s' contains a NUL character (\\0), which no name, "
+                 "path or argument can hold", key);
+        return NULL;
+    }
+    return scn_text(v);
 }
 
 bool scn_dup_into(struct scn_loader *ld, const yaml_node_t *at, const char *s,
@@ -236,8 +247,10 @@ bool scn_get_string_list(struct scn_loader *ld, const yaml_node_t *v,
     *n = len;
     for (size_t i = 0; i < len; i++) {
         yaml_node_t *item = scn_seq_at(ld, v, i);
+        const char *text;
         if (!scn_want_item(ld, item, YAML_SCALAR_NODE, key) ||
-            !scn_dup_into(ld, item, scn_text(item), &(*out)[i]))
+            !(text = scn_get_scalar(ld, item, key)) ||
+            !scn_dup_into(ld, item, text, &(*out)[i]))
             return false;
     }
     return true;
@@ -315,6 +328,10 @@ bool scn_get_duration(struct scn_loader *ld, const yaml_node_t *v,
         return scn_fail(ld, v, "bad duration '%s' for '%s': %s", s, key, why);
     if (positive && *out == 0)
         return scn_fail(ld, v, "'%s' must be longer than 0", key);
+    /* Bounded so that no deadline arithmetic can overflow later. */
+    if (*out > SCN_MAX_DURATION_NS)
+        return scn_fail(ld, v, "duration '%s' for '%s' is too long (at most 24h, "
+                        "86400s)", s, key);
     return true;
 }
 

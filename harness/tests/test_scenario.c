@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "scenario.h"
@@ -102,7 +103,7 @@ START_TEST(full_example_every_field)
     ck_assert_int_eq(sc->server.ready_timeout_ns, 250 * MS);
 
     ck_assert_int_eq(sc->endpoint.kind, PF_EP_FIFO);
-    ck_assert_str_eq(sc->endpoint.path, "sub/cmd.fifo");
+    ck_assert_str_eq(sc->endpoint.path, "cmd.fifo");
 
     ck_assert_int_eq(sc->intended.mode, 0660);
     ck_assert_str_eq(sc->intended.owner, "alice");
@@ -457,6 +458,53 @@ START_TEST(required_and_until_accepting)
     ck_assert(!sc->faults[1].required);
     ck_assert(!sc->faults[2].required);
     pf_scenario_free(sc);
+}
+END_TEST
+
+/* Accepted edge cases of the new rules. */
+START_TEST(placeholders_and_limits_accepted)
+{
+    struct pf_scenario *sc = load_text(
+        "name: results.json.d\nserver: {command: [srv, \"{endpoint}\", "
+        "\"{rundir}/x\", \"{user:alice}{group:ops}\"], timeout: 86400s}\n"
+        "endpoint: {kind: unix, path: a..b}\nexpect: [allowed_never_denied]\n"
+        "groups: [ops]\naccounts: [{name: alice}]\n");
+    ck_assert_int_eq(sc->server.timeout_ns, 86400 * SEC);
+    pf_scenario_free(sc);
+}
+END_TEST
+
+START_TEST(fifo_as_scenario_file)
+{
+    char path[600];
+    struct pf_error err = {{0}};
+    snprintf(path, sizeof path, "%s/fifo.yaml", tmpdir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_ptr_null(pf_scenario_load(path, &err));
+    unlink(path);
+    char want[700];
+    snprintf(want, sizeof want, "%s: not a regular file: a scenario must be a YAML file",
+             path);
+    ck_assert_str_eq(err.msg, want);
+}
+END_TEST
+
+START_TEST(file_over_1mib)
+{
+    char path[600];
+    struct pf_error err = {{0}};
+    snprintf(path, sizeof path, "%s/big.yaml", tmpdir);
+    FILE *fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    for (int i = 0; i < (1 << 20) / 8 + 1; i++)
+        fputs("# 45678\n", fp);
+    ck_assert_int_eq(fclose(fp), 0);
+    ck_assert_ptr_null(pf_scenario_load(path, &err));
+    unlink(path);
+    char want[700];
+    snprintf(want, sizeof want, "%s: too large for a scenario: 1048584 bytes (at most "
+             "1 MiB, 1048576 bytes)", path);
+    ck_assert_str_eq(err.msg, want);
 }
 END_TEST
 
@@ -893,6 +941,30 @@ static const struct error_case error_cases[] = {
      "'required' must be true or false, not 'yes'"},
     {"client_until_unknown", PEOPLE "  - {account: idle, until: accepted}\n",
      "13:28", "unknown until value 'accepted'; expected one of: accepting"},
+    {"path_subdirectory", NAME SERVER "endpoint: {kind: unix, path: run/app.sock}\n"
+     EXPECT, "3:30", "'path' 'run/app.sock' has a directory component: "
+     "subdirectories of the run's endpoint directory are not supported"},
+    {"name_results_json", "name: results.json\n" SERVER ENDPOINT EXPECT, "1:7",
+     "scenario name 'results.json' is the name of a file in the run's store"},
+    {"name_latest", "name: latest\n" SERVER ENDPOINT EXPECT, "1:7",
+     "scenario name 'latest' is the name of a file"},
+    {"name_hidden", "name: .x\n" SERVER ENDPOINT EXPECT, "1:7",
+     "scenario name '.x' must not start with '.'"},
+    {"placeholder_unknown", NAME "server: {command: [srv, \"--at={endpont}\"]}\n"
+     ENDPOINT EXPECT, "2:25", "unknown placeholder {endpont} in \"--at={endpont}\" "
+     "(known: {endpoint} {rundir} {user:NAME} {group:NAME})"},
+    {"placeholder_unterminated", NAME "server: {fixture: f, args: [\"{rundir\"]}\n"
+     ENDPOINT EXPECT, "2:29", "unterminated '{' in \"{rundir\""},
+    {"placeholder_user_undeclared", NAME "server: {fixture: f, args: [\"{user:bob}\"]}\n"
+     ENDPOINT EXPECT "accounts: [{name: alice}]\n", "2:29",
+     "{user:bob} in \"{user:bob}\": no account named 'bob' in this scenario"},
+    {"placeholder_group_undeclared", NAME "server: {fixture: f, args: [\"{group:ops}\"]}\n"
+     ENDPOINT EXPECT, "2:29", "{group:ops} in \"{group:ops}\": no group named 'ops'"},
+    {"nul_in_scalar", NAME "server: {fixture: f, args: [\"a\\0b\"]}\n" ENDPOINT EXPECT,
+     "2:29", "'args' contains a NUL character"},
+    {"duration_over_a_day", NAME "server: {fixture: f, timeout: 9223372036s}\n"
+     ENDPOINT EXPECT, "2:31", "duration '9223372036s' for 'timeout' is too long "
+     "(at most 24h, 86400s)"},
     {"second_fault_reported", FAULT "create\n    action: delay\n"
      "    delay: 1ms\n  - at: close\n    action: fail\n    errno: ENOENTT\n",
      "19:12", "unknown errno 'ENOENTT' (did you mean 'ENOENT'?)"},
@@ -935,6 +1007,9 @@ static Suite *scenario_suite(void)
     tcase_add_test(valid, value_forms);
     tcase_add_test(valid, names);
     tcase_add_test(valid, required_and_until_accepting);
+    tcase_add_test(valid, placeholders_and_limits_accepted);
+    tcase_add_test(valid, fifo_as_scenario_file);
+    tcase_add_test(valid, file_over_1mib);
     tcase_add_test(valid, missing_file);
     tcase_add_test(valid, free_null);
     suite_add_tcase(s, valid);
