@@ -163,6 +163,26 @@ static bool load_target(struct scn_loader *ld, const yaml_node_t *item,
     return true;
 }
 
+/* Clients start only once the server has created its endpoint, so a hold
+ * before the server's first create (or the rename that puts it in place)
+ * waits for a client event that cannot happen yet: it can only time out.
+ * With a process/thread selection the first matching call may come after
+ * another one created the endpoint, so only `any`/`any` is certain. */
+static bool check_hold_can_end(struct scn_loader *ld, const yaml_node_t *item,
+                               const struct pf_fault *f)
+{
+    if (f->action != PF_ACT_HOLD || f->phase != PF_PHASE_BEFORE ||
+        (f->op != PF_OP_CREATE && f->op != PF_OP_RENAME) || f->when_first != 1 ||
+        strcmp(f->target, "server") != 0 || f->process != PF_WHO_ANY ||
+        f->thread != PF_WHO_ANY)
+        return true;
+    return scn_fail(ld, scn_field(ld, item, "until"), "a hold on the server's first "
+                    "'%s' can only time out: clients start after the endpoint exists, "
+                    "so '%s' of %s cannot happen before it (use action: delay, "
+                    "phase: after, or a later 'when')", op_names[f->op],
+                    f->until_event, f->until_account);
+}
+
 static bool load_fault(struct scn_loader *ld, const yaml_node_t *item,
                        const struct pf_scenario *sc, struct pf_fault *f)
 {
@@ -247,7 +267,7 @@ static bool load_fault(struct scn_loader *ld, const yaml_node_t *item,
         if ((why = pf_probability_parse(s, &f->probability)))
             return scn_fail(ld, v, "bad probability '%s': %s", s, why);
     }
-    return load_target(ld, item, sc, f);
+    return load_target(ld, item, sc, f) && check_hold_can_end(ld, item, f);
 }
 
 bool scn_load_faults(struct scn_loader *ld, const yaml_node_t *root,

@@ -474,6 +474,23 @@ START_TEST(placeholders_and_limits_accepted)
 }
 END_TEST
 
+/* Holds on create that can end: a later occurrence, after the call, or a
+ * selection whose first call may come after the endpoint exists. */
+START_TEST(hold_on_create_that_can_end)
+{
+    struct pf_scenario *sc = load_text(
+        "name: t\nserver: {fixture: f}\nendpoint: {kind: unix, path: s}\n"
+        "expect: [allowed_never_denied]\naccounts: [{name: alice}]\n"
+        "clients: [{account: alice}]\nfaults:\n"
+        "  - {at: create, when: \"2\", action: hold, until: {account: alice, event: attempt}}\n"
+        "  - {at: create, phase: after, action: hold, until: {account: alice, event: attempt}}\n"
+        "  - {at: create, thread: other, action: hold, until: {account: alice, event: attempt}}\n"
+        "  - {at: secure, action: hold, until: {account: alice, event: attempt}}\n");
+    ck_assert_uint_eq(sc->nfaults, 4);
+    pf_scenario_free(sc);
+}
+END_TEST
+
 START_TEST(fifo_as_scenario_file)
 {
     char path[600];
@@ -965,6 +982,13 @@ static const struct error_case error_cases[] = {
     {"duration_over_a_day", NAME "server: {fixture: f, timeout: 9223372036s}\n"
      ENDPOINT EXPECT, "2:31", "duration '9223372036s' for 'timeout' is too long "
      "(at most 24h, 86400s)"},
+    {"hold_first_create", FAULT "create\n    action: hold\n"
+     "    until: {account: alice, event: attempt}\n", "16:12",
+     "a hold on the server's first 'create' can only time out: clients start "
+     "after the endpoint exists, so 'attempt' of alice cannot happen before it"},
+    {"hold_first_rename_onwards", FAULT "rename\n    action: hold\n"
+     "    when: \"1+\"\n    until: {account: alice, event: admitted}\n", "17:12",
+     "a hold on the server's first 'rename' can only time out"},
     {"second_fault_reported", FAULT "create\n    action: delay\n"
      "    delay: 1ms\n  - at: close\n    action: fail\n    errno: ENOENTT\n",
      "19:12", "unknown errno 'ENOENTT' (did you mean 'ENOENT'?)"},
@@ -1008,6 +1032,7 @@ static Suite *scenario_suite(void)
     tcase_add_test(valid, names);
     tcase_add_test(valid, required_and_until_accepting);
     tcase_add_test(valid, placeholders_and_limits_accepted);
+    tcase_add_test(valid, hold_on_create_that_can_end);
     tcase_add_test(valid, fifo_as_scenario_file);
     tcase_add_test(valid, file_over_1mib);
     tcase_add_test(valid, missing_file);
