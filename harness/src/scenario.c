@@ -85,6 +85,7 @@ static bool load_groups(struct scn_loader *ld, const yaml_node_t *root,
     yaml_node_t *v = scn_field(ld, root, "groups");
     if (!v)
         return true;
+    sc->groups_mark = scn_mark(v);
     if (!scn_get_string_list(ld, v, "groups", &sc->groups, &sc->ngroups))
         return false;
     for (size_t i = 0; i < sc->ngroups; i++) {
@@ -105,6 +106,7 @@ static bool load_account(struct scn_loader *ld, const yaml_node_t *item,
     static const char *const keys[] = {"name", "groups", "allowed", NULL};
     struct pf_account *a = &sc->accounts[index];
     yaml_node_t *v;
+    a->mark = scn_mark(item);
     const char *name;
     if (!scn_want_item(ld, item, YAML_MAPPING_NODE, "accounts") ||
         !scn_check_keys(ld, item, "an account", keys) ||
@@ -178,6 +180,7 @@ static bool load_client(struct scn_loader *ld, const yaml_node_t *item,
     static const char *const keys[] = {"account", "count", "attempts",
                                        "interval", "start", "until", NULL};
     yaml_node_t *v;
+    c->mark = scn_mark(item);
     c->count = 1;
     c->attempts = 10;
     c->interval_ns = 10 * SCN_MILLI_NS;
@@ -272,6 +275,7 @@ static bool load_server(struct scn_loader *ld, const yaml_node_t *root,
         !scn_want(ld, m, YAML_MAPPING_NODE, "server") ||
         !scn_check_keys(ld, m, "server", keys))
         return false;
+    s->mark = scn_mark(m);
 
     fixture = scn_field(ld, m, "fixture");
     command = scn_find(ld, m, "command", &command_key);
@@ -364,11 +368,14 @@ static bool load_endpoint(struct scn_loader *ld, const yaml_node_t *root,
         !scn_get_enum(ld, kind, "kind", "endpoint kind", kind_names, &k))
         return false;
     sc->endpoint.kind = (enum pf_endpoint_kind)k;
+    sc->endpoint.kind_mark = scn_mark(kind);
     if (sc->platform == PF_PLATFORM_LINUX && k == PF_EP_NPIPE)
         return scn_fail(ld, kind, "endpoint kind 'npipe' needs platform: win32");
     if (sc->platform == PF_PLATFORM_WIN32 && k != PF_EP_NPIPE)
         return scn_fail(ld, kind, "endpoint kind '%s' is not available on win32 "
                         "(use npipe)", kind_names[k]);
+    if ((path = scn_field(ld, m, "path")))
+        sc->endpoint.path_mark = scn_mark(path);
     return (path = scn_required(ld, m, "path", "endpoint")) &&
            scn_get_string(ld, path, "path", &sc->endpoint.path) &&
            check_endpoint_path(ld, path, sc->endpoint.kind, sc->endpoint.path);

@@ -59,6 +59,7 @@ struct pf_fault {
 };
 
 struct pf_account {
+    struct pf_mark mark;   /* the account's entry */
     char *name;
     char **groups;
     size_t ngroups;
@@ -66,6 +67,7 @@ struct pf_account {
 };
 
 struct pf_client {
+    struct pf_mark mark;   /* the client's entry */
     char *account;
     int count;
     int attempts;
@@ -85,6 +87,7 @@ struct pf_intended {
 };
 
 struct pf_server {
+    struct pf_mark mark;   /* the server mapping */
     char *fixture;     /* exactly one of fixture and command */
     char **command;
     size_t ncommand;
@@ -96,6 +99,7 @@ struct pf_server {
 };
 
 struct pf_endpoint {
+    struct pf_mark kind_mark, path_mark;
     enum pf_endpoint_kind kind;
     char *path;        /* unix/fifo: relative path; abstract/npipe: the name */
 };
@@ -110,6 +114,7 @@ struct pf_scenario {
     struct pf_intended intended;
     char **groups;
     size_t ngroups;
+    struct pf_mark groups_mark;   /* the top-level `groups` list */
     struct pf_account *accounts;
     size_t naccounts;
     struct pf_client *clients;
@@ -136,6 +141,12 @@ const char *pf_expect_text(enum pf_expect e);
 const char *pf_fault_op_name(enum pf_fault_op op);
 const char *pf_fault_phase_name(enum pf_fault_phase p);
 const char *pf_fault_action_name(enum pf_fault_action a);
+
+/* For load-time checks outside the loader (backends' `check`): writes
+ * "file:line:col: message" at a mark of sc and returns -1. */
+int pf_scenario_error(struct pf_error *err, const struct pf_scenario *sc,
+                      struct pf_mark at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 const struct pf_account *pf_scenario_account(const struct pf_scenario *sc,
                                              const char *name);

@@ -34,6 +34,9 @@ struct scn_loader {
 bool scn_fail(struct scn_loader *ld, const yaml_node_t *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A node's position, 1-based, for the struct. */
+struct pf_mark scn_mark(const yaml_node_t *n);
+
 /* Node shape. A null (`key:` with nothing, `~`) is of no type. */
 const char *scn_text(const yaml_node_t *scalar);
 const char *scn_kind_of(const yaml_node_t *n);     /* "a mapping", ... */

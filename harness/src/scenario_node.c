@@ -43,6 +43,25 @@ bool scn_fail(struct scn_loader *ld, const yaml_node_t *at, const char *fmt, ...
     return false;
 }
 
+struct pf_mark scn_mark(const yaml_node_t *n)
+{
+    return (struct pf_mark){(int)n->start_mark.line + 1, (int)n->start_mark.column + 1};
+}
+
+int pf_scenario_error(struct pf_error *err, const struct pf_scenario *sc,
+                      struct pf_mark at, const char *fmt, ...)
+{
+    int len = snprintf(err->msg, sizeof err->msg, "%s:%d:%d: ", sc->file, at.line,
+                       at.col);
+    if (len >= 0 && (size_t)len < sizeof err->msg) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg + len, sizeof err->msg - (size_t)len, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
 static yaml_node_t *node(struct scn_loader *ld, int id)
 {
     return yaml_document_get_node(ld->doc, id);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "run.h"
 #include "scenario.h"
 #include "scenario_values.h"
 #include "check_run.h"
@@ -1016,6 +1017,123 @@ START_TEST(error_case)
 }
 END_TEST
 
+/* ---- platform limits (struct pf_backend.check) ------------------------ */
+
+/* Loads text (it must load) and runs its platform's check; returns the
+ * check's message, "" when it passed. */
+static const char *platform_check(const char *text, char *path, size_t size,
+                                  struct pf_error *err)
+{
+    write_case("limits", text, path, size);
+    struct pf_scenario *sc = pf_scenario_load(path, err);
+    ck_assert_msg(sc != NULL, "did not load: %s", err->msg);
+    const struct pf_backend *be = pf_backend_for(sc->platform);
+    ck_assert_ptr_nonnull(be->check);
+    int rc = be->check(sc, err);
+    pf_scenario_free(sc);
+    unlink(path);
+    if (rc == 0)
+        err->msg[0] = '\0';
+    return err->msg;
+}
+
+static void expect_check(const char *text, const char *pos, const char *message)
+{
+    char path[512], want[1024];
+    struct pf_error err = {{0}};
+    platform_check(text, path, sizeof path, &err);
+    snprintf(want, sizeof want, "%s:%s: %s", path, pos, message);
+    ck_assert_str_eq(err.msg, want);
+}
+
+static void expect_ok(const char *text)
+{
+    char path[512];
+    struct pf_error err = {{0}};
+    ck_assert_str_eq(platform_check(text, path, sizeof path, &err), "");
+}
+
+START_TEST(linux_socket_path_length)
+{
+    char text[1024];
+    /* /tmp/pipefault-XXXXXX-XXXXXX/ep/ is 32 bytes; sun_path holds 107. */
+    snprintf(text, sizeof text, NAME SERVER "endpoint: {kind: unix, path: %075d}\n" EXPECT, 0);
+    expect_ok(text);
+    snprintf(text, sizeof text, NAME SERVER "endpoint: {kind: unix, path: %076d}\n" EXPECT, 0);
+    char msg[512];
+    snprintf(msg, sizeof msg, "unix socket path '%076d' is too long: placed in the run's "
+             "directory (/tmp/pipefault-XXXXXX-XXXXXX/ep/) it needs 109 bytes, a socket "
+             "address holds 108; at most 75 bytes", 0);
+    expect_check(text, "3:30", msg);
+    /* FIFO paths are not socket addresses. */
+    snprintf(text, sizeof text, NAME SERVER "endpoint: {kind: fifo, path: %0100d}\n" EXPECT, 0);
+    expect_ok(text);
+}
+END_TEST
+
+START_TEST(linux_abstract_name_length)
+{
+    char text[1024], msg[512];
+    snprintf(text, sizeof text, NAME SERVER "endpoint: {kind: abstract, path: %090d}\n"
+             EXPECT, 0);
+    expect_ok(text);
+    snprintf(text, sizeof text, NAME SERVER "endpoint: {kind: abstract, path: %091d}\n"
+             EXPECT, 0);
+    snprintf(msg, sizeof msg, "abstract socket name '%091d' is too long: the run names it "
+             "pipefault-XXXXXX-<name>, at most 90 bytes of name", 0);
+    expect_check(text, "3:34", msg);
+}
+END_TEST
+
+START_TEST(linux_accounts_and_processes)
+{
+    static char text[16384];
+    int n = snprintf(text, sizeof text, MIN "accounts:\n");
+    for (int i = 0; i < 33; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "  - {name: a%d}\n", i);
+    expect_check(text, "38:5", "more than 32 accounts: a linux run creates at most 32");
+
+    n = snprintf(text, sizeof text, MIN "accounts: [{name: a}]\nclients:\n");
+    for (int i = 0; i < 4; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "  - {account: a, count: 64}\n");
+    expect_ok(text);
+    snprintf(text + n, sizeof text - (size_t)n, "  - {account: a}\n");
+    expect_check(text, "11:5", "more than 256 client processes in all (257 with this entry)");
+
+    n = snprintf(text, sizeof text, NAME ENDPOINT EXPECT "server:\n  command: [srv]\n"
+                 "  args: [");
+    for (int i = 0; i < 127; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "%sx", i ? ", " : "");
+    snprintf(text + n, sizeof text - (size_t)n, "]\n");
+    expect_ok(text);
+    snprintf(text + n, sizeof text - (size_t)n, ", y]\n");
+    expect_check(text, "5:3", "the server's command line would have 129 arguments "
+                 "(at most 128)");
+}
+END_TEST
+
+#define W32_PEOPLE W32 "intended: {sddl: \"D:(A;;GA;;;WD)\"}\n" \
+    "accounts: [{name: alice}]\nclients: [{account: alice}]\n"
+
+START_TEST(win32_limits)
+{
+    expect_ok(W32_PEOPLE "faults: [{at: accept, action: delay, delay: 1ms}]\n");
+    expect_check(W32_PEOPLE "faults: [{at: connect, action: delay, delay: 1ms, "
+                 "target: alice}]\n", "9:10", "faults on the harness's clients "
+                 "(target: alice) are not supported on win32");
+    expect_check(W32_PEOPLE "faults:\n  - {at: listen, action: delay, delay: 1ms}\n",
+                 "10:5", "on win32 faults apply to create, accept, close and secure only, "
+                 "not 'listen'");
+    expect_check(W32_PEOPLE "faults:\n  - {at: close, thread: main, action: delay, "
+                 "delay: 1ms}\n", "10:5", "'process' and 'thread' selections are not "
+                 "supported on win32");
+    expect_check(W32 "intended: {sddl: \"D:(A;;GA;;;WD)\"}\naccounts: [{name: alice}]\n"
+                 "clients:\n  - {account: alice, count: 64}\n  - {account: alice, "
+                 "count: 64}\n", "10:5", "more than 127 client processes in all on "
+                 "win32 (128 with this entry)");
+}
+END_TEST
+
 static Suite *scenario_suite(void)
 {
     Suite *s = suite_create("scenario");
@@ -1038,6 +1156,14 @@ static Suite *scenario_suite(void)
     tcase_add_test(valid, missing_file);
     tcase_add_test(valid, free_null);
     suite_add_tcase(s, valid);
+
+    TCase *limits = tcase_create("platform_limits");
+    tcase_add_unchecked_fixture(limits, make_tmpdir, remove_tmpdir);
+    tcase_add_test(limits, linux_socket_path_length);
+    tcase_add_test(limits, linux_abstract_name_length);
+    tcase_add_test(limits, linux_accounts_and_processes);
+    tcase_add_test(limits, win32_limits);
+    suite_add_tcase(s, limits);
 
     TCase *errors = tcase_create("errors");
     tcase_add_unchecked_fixture(errors, make_tmpdir, remove_tmpdir);

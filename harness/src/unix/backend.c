@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "limits.h"
 #include "../plan.h"
 #include "../run.h"
 #include "accounts.h"
@@ -622,6 +623,7 @@ static enum pf_run_status linux_run(struct pf_run *run)
 const struct pf_backend pf_backend_linux = {
     .name = "linux",
     .platform = PF_PLATFORM_LINUX,
+    .check = pf_linux_check,
     .sweep = linux_sweep,
     .begin_run = linux_begin_run,
     .end_run = linux_end_run,

@@ -16,6 +16,7 @@
  * held: null. Running clients as other accounts is launch.exe's --as mode,
  * for Windows (docs/win32.md).
  */
+#include "limits.h"
 #include "../run.h"
 
 #include <errno.h>
@@ -733,6 +734,7 @@ static enum pf_run_status win32_run(struct pf_run *run)
 const struct pf_backend pf_backend_win32 = {
     .name = "win32",
     .platform = PF_PLATFORM_WIN32,
+    .check = pf_win32_check,
     .unavailable = win32_unavailable,
     .sweep = pf_wine_clean,
     .run = win32_run,

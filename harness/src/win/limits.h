@@ -1,0 +1,10 @@
+/* limits.h - what the Win32 backend cannot run, found at load time. */
+#ifndef PF_WIN_LIMITS_H
+#define PF_WIN_LIMITS_H
+
+#include "../scenario.h"
+
+/* 0, or -1 with err as "file:line:col: message" (struct pf_backend.check). */
+int pf_win32_check(const struct pf_scenario *sc, struct pf_error *err);
+
+#endif
