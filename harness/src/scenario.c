@@ -30,6 +30,8 @@
 
 enum { MAX_COUNT = 64, MAX_ATTEMPTS = 100000 };
 enum { MAX_FILE_BYTES = 1 << 20 };
+/* Bounds on what a file may make the loader do (docs/scenario-format.md). */
+enum { MAX_DEPTH = 64, MAX_ALIASES = 100, MAX_EXPANDED = 4 << 20 };
 
 /* ---- names ----------------------------------------------------------- */
 
@@ -645,6 +647,111 @@ static void syntax_error(const char *path, const yaml_parser_t *p,
                  path, line + 1, col + 1, problem);
 }
 
+/* libyaml's cost grows faster than linearly with flow nesting ([[[[...):
+ * a 20k-deep file takes seconds. So the raw bytes are scanned first, and
+ * nesting deeper than MAX_DEPTH is refused before libyaml sees it. Quoted
+ * scalars and comments are skipped; a bracket inside a plain scalar counts
+ * too, which can only over-count. */
+static bool flow_depth_ok(const char *path, const char *buf, size_t len,
+                          struct pf_error *err)
+{
+    size_t line = 1, col = 0;
+    int depth = 0;
+    char quote = 0;
+    bool comment = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i], prev = i ? buf[i - 1] : '\n';
+        col++;
+        if (c == '\n') {
+            line++;
+            col = 0;
+            comment = false;
+            continue;
+        }
+        if (comment)
+            continue;
+        if (quote) {
+            if (quote == '"' && c == '\\')
+                i++, col++;
+            else if (c == quote)
+                quote = 0;
+            continue;
+        }
+        bool starts = strchr(" \t\n[{,:", prev) != NULL;
+        if (c == '#' && (prev == ' ' || prev == '\t' || prev == '\n'))
+            comment = true;
+        else if ((c == '\'' || c == '"') && starts)
+            quote = c;
+        else if (c == '[' || c == '{') {
+            if (++depth > MAX_DEPTH) {
+                snprintf(err->msg, sizeof err->msg, "%s:%zu:%zu: nested more than %d "
+                         "levels deep: a scenario needs far fewer", path, line, col,
+                         MAX_DEPTH);
+                return false;
+            }
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return true;
+}
+
+/* Aliases let a small file stand for a huge one (a 256 KiB scalar aliased
+ * 200,000 times). libyaml shares aliased nodes, but the loader copies what
+ * it reads, so the document is walked once with a budget: at most
+ * MAX_ALIASES nodes reached a second time, MAX_EXPANDED bytes of scalars in
+ * all as the loader would see them, MAX_DEPTH levels. The walk stops at the
+ * first excess, so its cost is bounded by the budget. */
+struct walk {
+    struct scn_loader *ld;
+    unsigned char *seen;
+    size_t aliases, bytes;
+};
+
+static bool walk_node(struct walk *w, int id, int depth)
+{
+    yaml_node_t *n = yaml_document_get_node(w->ld->doc, id);
+    if (!n)
+        return true;
+    if (depth > MAX_DEPTH)
+        return scn_fail(w->ld, n, "nested more than %d levels deep", MAX_DEPTH);
+    if (w->seen[id] && ++w->aliases > MAX_ALIASES)
+        return scn_fail(w->ld, n, "more than %d aliases (*name) in one scenario",
+                        MAX_ALIASES);
+    w->seen[id] = 1;
+    switch (n->type) {
+    case YAML_SCALAR_NODE:
+        w->bytes += n->data.scalar.length;
+        if (w->bytes > MAX_EXPANDED)
+            return scn_fail(w->ld, n, "the scenario, with its aliases expanded, is larger "
+                            "than %d MiB", MAX_EXPANDED >> 20);
+        return true;
+    case YAML_SEQUENCE_NODE:
+        for (yaml_node_item_t *it = n->data.sequence.items.start;
+             it < n->data.sequence.items.top; it++)
+            if (!walk_node(w, *it, depth + 1))
+                return false;
+        return true;
+    case YAML_MAPPING_NODE:
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+             p < n->data.mapping.pairs.top; p++)
+            if (!walk_node(w, p->key, depth + 1) || !walk_node(w, p->value, depth + 1))
+                return false;
+        return true;
+    default:
+        return true;
+    }
+}
+
+static bool within_budget(struct scn_loader *ld)
+{
+    size_t nodes = (size_t)(ld->doc->nodes.top - ld->doc->nodes.start);
+    struct walk w = {ld, pf_xcalloc(nodes + 2, 1), 0, 0};
+    bool ok = walk_node(&w, 1, 0);
+    free(w.seen);
+    return ok;
+}
+
 /* One scenario per file: a second document is an error, not ignored. */
 static bool single_document(struct scn_loader *ld, yaml_parser_t *parser,
                             const char *buf, size_t len)
@@ -675,6 +782,8 @@ struct pf_scenario *pf_scenario_load(const char *path, struct pf_error *err)
         free(buf);
         return NULL;
     }
+    if (!flow_depth_ok(path, buf, len, err))
+        goto out_parser;
     yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
     if (!yaml_parser_load(&parser, &doc)) {
         syntax_error(path, &parser, buf, len, err);
@@ -687,7 +796,7 @@ struct pf_scenario *pf_scenario_load(const char *path, struct pf_error *err)
                  "scenario (name: ..., server: ..., endpoint: ...)", path);
         goto out_doc;
     }
-    if (!single_document(&ld, &parser, buf, len))
+    if (!within_budget(&ld) || !single_document(&ld, &parser, buf, len))
         goto out_doc;
     sc = calloc(1, sizeof *sc);
     if (!sc || !(sc->file = strdup(path))) {

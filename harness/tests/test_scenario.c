@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -489,6 +490,66 @@ START_TEST(hold_on_create_that_can_end)
         "  - {at: secure, action: hold, until: {account: alice, event: attempt}}\n");
     ck_assert_uint_eq(sc->nfaults, 4);
     pf_scenario_free(sc);
+}
+END_TEST
+
+/* The alias bomb of a security review: a 256 KiB scalar aliased until the
+ * file is 852 KB. Refused by the expanded-size budget, at the anchor. */
+START_TEST(alias_bomb)
+{
+    char path[600];
+    struct pf_error err = {{0}};
+    snprintf(path, sizeof path, "%s/bomb.yaml", tmpdir);
+    FILE *fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("name: t\nendpoint: {kind: unix, path: s}\nexpect: [allowed_never_denied]\n"
+          "server:\n  fixture: f\n  args: [&a \"", fp);
+    for (int i = 0; i < 256 * 1024; i++)
+        fputc('x', fp);
+    fputs("\"", fp);
+    for (long n = 256 * 1024; n < 852 * 1000; n += 4)
+        fputs(", *a", fp);
+    fputs("]\n", fp);
+    ck_assert_int_eq(fclose(fp), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_ptr_null(pf_scenario_load(path, &err));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    unlink(path);
+    char want[700];
+    snprintf(want, sizeof want, "%s:6:10: the scenario, with its aliases expanded, is "
+             "larger than 4 MiB", path);
+    ck_assert_str_eq(err.msg, want);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("alias bomb (852 KB) refused in %.3f s\n", s);
+}
+END_TEST
+
+/* 200,000 levels of [[[[ (400 KB): libyaml alone would take minutes. */
+START_TEST(deep_flow_nesting)
+{
+    char path[600];
+    struct pf_error err = {{0}};
+    snprintf(path, sizeof path, "%s/deep.yaml", tmpdir);
+    FILE *fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    for (int i = 0; i < 200000; i++)
+        fputc('[', fp);
+    for (int i = 0; i < 200000; i++)
+        fputc(']', fp);
+    ck_assert_int_eq(fclose(fp), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_ptr_null(pf_scenario_load(path, &err));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    unlink(path);
+    char want[700];
+    snprintf(want, sizeof want, "%s:1:65: nested more than 64 levels deep: a scenario "
+             "needs far fewer", path);
+    ck_assert_str_eq(err.msg, want);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert_msg(s < 1.0, "took %.3f s", s);
+    printf("200k-deep nesting refused in %.3f s\n", s);
 }
 END_TEST
 
@@ -990,6 +1051,20 @@ static const struct error_case error_cases[] = {
     {"hold_first_rename_onwards", FAULT "rename\n    action: hold\n"
      "    when: \"1+\"\n    until: {account: alice, event: admitted}\n", "17:12",
      "a hold on the server's first 'rename' can only time out"},
+    {"flow_too_deep", MIN "description: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+     "[[[[[[[[[[[[[[[[[[[[[[[[x]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+     "5:78", "nested more than 64 levels deep"},
+    {"brackets_quoted_or_commented_do_not_count", MIN
+     "description: \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"\n"
+     "# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n"
+     "colour: x\n", "7:1", "unknown key 'colour'"},
+    {"too_many_aliases", NAME "server: {fixture: f, args: [&a x, " 
+     "*a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, "
+     "*a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, "
+     "*a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, "
+     "*a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, "
+     "*a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a]}\n"
+     ENDPOINT EXPECT, "2:29", "more than 100 aliases (*name) in one scenario"},
     {"second_fault_reported", FAULT "create\n    action: delay\n"
      "    delay: 1ms\n  - at: close\n    action: fail\n    errno: ENOENTT\n",
      "19:12", "unknown errno 'ENOENTT' (did you mean 'ENOENT'?)"},
@@ -1151,6 +1226,8 @@ static Suite *scenario_suite(void)
     tcase_add_test(valid, required_and_until_accepting);
     tcase_add_test(valid, placeholders_and_limits_accepted);
     tcase_add_test(valid, hold_on_create_that_can_end);
+    tcase_add_test(valid, alias_bomb);
+    tcase_add_test(valid, deep_flow_nesting);
     tcase_add_test(valid, fifo_as_scenario_file);
     tcase_add_test(valid, file_over_1mib);
     tcase_add_test(valid, missing_file);
