@@ -1117,8 +1117,10 @@ static void expect_check(const char *text, const char *pos, const char *message)
     char path[512], want[1024];
     struct pf_error err = {{0}};
     platform_check(text, path, sizeof path, &err);
+    /* The position exactly, then the message or its beginning. */
     snprintf(want, sizeof want, "%s:%s: %s", path, pos, message);
-    ck_assert_str_eq(err.msg, want);
+    ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "expected '%s', got '%s'",
+                  want, err.msg);
 }
 
 static void expect_ok(const char *text)
@@ -1187,6 +1189,64 @@ START_TEST(linux_accounts_and_processes)
 }
 END_TEST
 
+/* Lines 1-8: intended 0660 group ops, then accounts from line 9. */
+#define INTENDED(mode, extra) MIN "groups: [ops, dev]\nintended: {mode: \"" mode "\", " \
+    "group: ops" extra "}\naccounts:\n"
+
+START_TEST(linux_allowed_against_intended)
+{
+    /* Consistent: alice in ops (rw), mallory other (---). */
+    expect_ok(INTENDED("0660", "") "  - {name: alice, groups: [ops], allowed: true}\n"
+              "  - {name: mallory}\n");
+    expect_check(INTENDED("0660", "") "  - {name: alice, allowed: true}\n", "8:5",
+                 "account 'alice' is allowed: true, but the intended permissions (mode "
+                 "0660, group ops) do not give it write access, which a connect needs: "
+                 "the scenario contradicts itself");
+    expect_check(INTENDED("0666", "") "  - {name: mallory, allowed: false}\n", "8:5",
+                 "account 'mallory' is not allowed, but the intended permissions (mode "
+                 "0666, group ops) give it write access, which a connect needs: the "
+                 "scenario contradicts itself");
+    /* Read alone does not let a client connect or open for writing. */
+    expect_check(INTENDED("0640", "") "  - {name: alice, groups: [ops], allowed: true}\n",
+                 "8:5", "account 'alice' is allowed: true, but the intended permissions "
+                 "(mode 0640, group ops) do not give it write access");
+    /* Owner class wins over the group class. */
+    expect_check(MIN "groups: [ops]\nintended: {mode: \"0460\", owner: alice, group: ops}"
+                 "\naccounts:\n  - {name: alice, groups: [ops], allowed: true}\n", "8:5",
+                 "account 'alice' is allowed: true, but the intended permissions (mode "
+                 "0460, group ops) do not give it");
+    /* ACL: a named user entry grants, unless the mask takes it away. */
+    expect_ok(INTENDED("0660", ", acl: [\"user:bob:rw-\"]")
+              "  - {name: bob, allowed: true}\n");
+    expect_check(INTENDED("0660", ", acl: [\"user:bob:rw-\", \"mask::r--\"]")
+                 "  - {name: bob, allowed: true}\n", "8:5",
+                 "account 'bob' is allowed: true, but the intended permissions (mode 0660, "
+                 "group ops, with the ACL) do not give it write access");
+    /* A named group entry; and a matching group that grants nothing denies,
+     * even when other would grant. */
+    expect_ok(INTENDED("0600", ", acl: [\"group:dev:-w-\"]")
+              "  - {name: carol, groups: [dev], allowed: true}\n");
+    expect_check(INTENDED("0602", ", acl: [\"group:dev:r--\"]")
+                 "  - {name: carol, groups: [dev], allowed: true}\n", "8:5",
+                 "account 'carol' is allowed: true, but the intended permissions (mode 0602,"
+                 " group ops, with the ACL) do not give it write access");
+    /* FIFO clients open for writing. */
+    expect_check(NAME SERVER "endpoint: {kind: fifo, path: f}\n" EXPECT
+                 "intended: {mode: \"0600\"}\naccounts: [{name: alice, allowed: true}]\n",
+                 "6:12", "account 'alice' is allowed: true, but the intended permissions "
+                 "(mode 0600) do not give it write access, which a client opening the "
+                 "fifo needs");
+    /* Without a group the server's group is unknown: the group bits decide
+     * nothing, only what holds either way is refused. */
+    expect_ok(MIN "intended: {mode: \"0660\"}\naccounts: [{name: alice, allowed: true}]\n");
+    expect_check(MIN "intended: {mode: \"0666\"}\naccounts: [{name: m}]\n", "6:12",
+                 "account 'm' is not allowed, but the intended permissions (mode 0666) give "
+                 "it write access");
+    /* No mode: nothing to decide. */
+    expect_ok(MIN "groups: [ops]\nintended: {group: ops}\naccounts: [{name: m}]\n");
+}
+END_TEST
+
 #define W32_PEOPLE W32 "intended: {sddl: \"D:(A;;GA;;;WD)\"}\n" \
     "accounts: [{name: alice}]\nclients: [{account: alice}]\n"
 
@@ -1240,6 +1300,7 @@ static Suite *scenario_suite(void)
     tcase_add_test(limits, linux_abstract_name_length);
     tcase_add_test(limits, linux_accounts_and_processes);
     tcase_add_test(limits, win32_limits);
+    tcase_add_test(limits, linux_allowed_against_intended);
     suite_add_tcase(s, limits);
 
     TCase *errors = tcase_create("errors");
