@@ -16,6 +16,8 @@ packages=(
   gcc-mingw-w64-x86-64 wine wine64
   # fixtures and benchmark: a Go server, strace for comparison
   golang-go strace
+  # the loader's libFuzzer target (clang's -fsanitize=fuzzer)
+  clang
 )
 
 missing=()

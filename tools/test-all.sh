@@ -13,6 +13,10 @@ tools/build.sh build-asan -DPF_SANITIZE=ON -DPF_WIN32=OFF
 export ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1
 echo "== unit tests, AddressSanitizer + UBSan build"
 (cd build-asan && ctest -L unit --output-on-failure)
+echo "== the scenario loader under libFuzzer, 60 s (clang, PF_FUZZ=ON)"
+CC=clang cmake -S . -B build-fuzz -DPF_FUZZ=ON -DPF_WIN32=OFF -DPF_PYTHON=/usr/bin/python3 >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_scenario
+(cd build-fuzz && ctest -L fuzz --output-on-failure)
 echo "== Linux driver tests on the AddressSanitizer + UBSan harness"
 (cd build-asan && /usr/bin/python3 -m pytest -q -p no:cacheprovider ../drivers/test_posix.py \
    ../drivers/test_cli.py ../drivers/test_injection.py --pipefault harness/pipefault)
