@@ -155,7 +155,7 @@ static bool load_accounts(struct scn_loader *ld, const yaml_node_t *root,
     if (!scn_want(ld, v, YAML_SEQUENCE_NODE, "accounts"))
         return false;
     size_t n = scn_seq_len(v);
-    if (!(sc->accounts = calloc(n ? n : 1, sizeof *sc->accounts)))
+    if (!(sc->accounts = pf_xcalloc(n ? n : 1, sizeof *sc->accounts)))
         return scn_fail(ld, v, "out of memory");
     sc->naccounts = n;
     for (size_t i = 0; i < n; i++)
@@ -213,7 +213,7 @@ static bool load_clients(struct scn_loader *ld, const yaml_node_t *root,
     if (!scn_want(ld, v, YAML_SEQUENCE_NODE, "clients"))
         return false;
     size_t n = scn_seq_len(v);
-    if (!(sc->clients = calloc(n ? n : 1, sizeof *sc->clients)))
+    if (!(sc->clients = pf_xcalloc(n ? n : 1, sizeof *sc->clients)))
         return scn_fail(ld, v, "out of memory");
     sc->nclients = n;
     for (size_t i = 0; i < n; i++)
@@ -798,8 +798,8 @@ struct pf_scenario *pf_scenario_load(const char *path, struct pf_error *err)
     }
     if (!within_budget(&ld) || !single_document(&ld, &parser, buf, len))
         goto out_doc;
-    sc = calloc(1, sizeof *sc);
-    if (!sc || !(sc->file = strdup(path))) {
+    sc = pf_xcalloc(1, sizeof *sc);
+    if (!sc || !(sc->file = pf_xstrdup(path))) {
         snprintf(err->msg, sizeof err->msg, "%s: out of memory", path);
         free(sc);
         sc = NULL;

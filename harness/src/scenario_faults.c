@@ -9,6 +9,7 @@
  */
 #include "scenario_load.h"
 #include "scenario_values.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -279,7 +280,7 @@ bool scn_load_faults(struct scn_loader *ld, const yaml_node_t *root,
     if (!scn_want(ld, v, YAML_SEQUENCE_NODE, "faults"))
         return false;
     size_t n = scn_seq_len(v);
-    if (!(sc->faults = calloc(n ? n : 1, sizeof *sc->faults)))
+    if (!(sc->faults = pf_xcalloc(n ? n : 1, sizeof *sc->faults)))
         return scn_fail(ld, v, "out of memory");
     sc->nfaults = n;
     for (size_t i = 0; i < n; i++)

@@ -7,6 +7,7 @@
  */
 #include "scenario_load.h"
 #include "scenario_values.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -241,7 +242,7 @@ const char *scn_get_scalar(struct scn_loader *ld, const yaml_node_t *v,
 bool scn_dup_into(struct scn_loader *ld, const yaml_node_t *at, const char *s,
                   char **out)
 {
-    *out = strdup(s);
+    *out = pf_xstrdup(s);
     return *out ? true : scn_fail(ld, at, "out of memory");
 }
 
@@ -260,7 +261,7 @@ bool scn_get_string_list(struct scn_loader *ld, const yaml_node_t *v,
     if (!scn_want(ld, v, YAML_SEQUENCE_NODE, key))
         return false;
     size_t len = scn_seq_len(v);
-    *out = calloc(len ? len : 1, sizeof **out);
+    *out = pf_xcalloc(len ? len : 1, sizeof **out);
     if (!*out)
         return scn_fail(ld, v, "out of memory");
     *n = len;
