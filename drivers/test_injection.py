@@ -15,7 +15,7 @@ endpoint: {{kind: unix, path: s.sock}}
 intended: {{mode: "{mode}"}}
 accounts:
   - {{name: alice, allowed: true}}
-  - {{name: mallory, allowed: false}}
+  - {{name: mallory, allowed: {mallory_allowed}}}
 clients:
   - {{account: mallory, attempts: {attempts}, interval: 2ms}}
   - {{account: alice, attempts: {attempts}, interval: 2ms}}
@@ -38,8 +38,12 @@ def fixture_built(pipefault, name):
 
 def write(tmp_path, name, fixture, faults, attempts=10, mode="0660"):
     path = tmp_path / f"{name}.yaml"
+    # `check` refuses a scenario whose intended mode lets in an account it
+    # calls not allowed: with other-write, mallory is allowed.
+    mallory_allowed = "true" if int(mode, 8) & 0o002 else "false"
     path.write_text(SCENARIO.format(name=name, fixture=fixture, faults=faults,
-                                    attempts=attempts, mode=mode))
+                                    attempts=attempts, mode=mode,
+                                    mallory_allowed=mallory_allowed))
     return str(path)
 
 
