@@ -28,6 +28,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../plan.h"
+#include "../util.h"
 #include "channel.h"
 #include "wine.h"
 
@@ -61,7 +63,7 @@ struct win_run {
     struct pf_wine *wine;
     struct pf_win_channel ch;
     char dir[PATH_MAX / 2];       /* the cross-built programs */
-    char pipe[256];               /* \\.\pipe\pipefault-RUN-NAME */
+    struct pf_plan plan;          /* endpoint (the pipe name), server argv, clients */
     char faults_path[PATH_MAX / 2];
     char env_channel[64], env_seed[64], env_faults[PATH_MAX + 16];
     char *server_argv[80];
@@ -88,13 +90,6 @@ struct win_run {
 static void trace_event(struct win_run *wr, const char *ev, json_object *f)
 {
     pf_trace_emit(&wr->run->trace, "harness", ev, f);
-}
-
-static char *dupf(const char *fmt, const char *a, const char *b)
-{
-    char buf[PATH_MAX + 64];
-    snprintf(buf, sizeof buf, fmt, a, b);
-    return strdup(buf);
 }
 
 /* The trace time of a Win32 program's clock reading (see pf_win_conn). */
@@ -163,30 +158,28 @@ static void hold_ended(struct win_run *wr, json_object *ev)
 
 static void start_clients(struct win_run *wr)
 {
-    const struct pf_scenario *sc = wr->sc;
     char exe[PATH_MAX];
     snprintf(exe, sizeof exe, "%s/client.exe", wr->dir);
-    char *env[] = {wr->env_channel, NULL};
     wr->clients_started = true;
-    for (size_t i = 0; i < sc->nclients; i++) {
-        const struct pf_client *cl = &sc->clients[i];
-        for (int k = 1; k <= cl->count && wr->nclients < MAX_CLIENTS; k++) {
-            struct client_proc *cp = &wr->clients[wr->nclients];
-            snprintf(cp->label, sizeof cp->label, "%s#%d", cl->account, k);
-            char attempts[24], interval[24], start[24];
-            snprintf(attempts, sizeof attempts, "%d", cl->attempts);
-            snprintf(interval, sizeof interval, "%lld", (long long)cl->interval_ns);
-            snprintf(start, sizeof start, "%lld", (long long)cl->start_ns);
-            char *argv[] = {exe, wr->pipe, cp->label, cl->account, attempts, interval, start,
-                            NULL};
-            cp->pid = pf_wine_spawn(wr->wine, argv, env, -1, -1, STDERR_FILENO);
-            if (cp->pid < 0) {
-                fprintf(stderr, "pipefault: cannot start client %s: %s\n", cp->label,
-                        strerror(errno));
-                continue;
-            }
-            wr->nclients++;
+    for (size_t i = 0; i < wr->plan.nclients && wr->nclients < MAX_CLIENTS; i++) {
+        const struct pf_plan_client *pc = &wr->plan.clients[i];
+        struct client_proc *cp = &wr->clients[wr->nclients];
+        snprintf(cp->label, sizeof cp->label, "%s", pc->label);
+        char attempts[24], interval[24], start[24], seed[48];
+        snprintf(attempts, sizeof attempts, "%d", pc->spec->attempts);
+        snprintf(interval, sizeof interval, "%lld", (long long)pc->spec->interval_ns);
+        snprintf(start, sizeof start, "%lld", (long long)pc->spec->start_ns);
+        snprintf(seed, sizeof seed, "PF_SEED=%llu", (unsigned long long)pc->seed);
+        char *argv[] = {exe, wr->plan.endpoint, cp->label, pc->spec->account, attempts, interval,
+                        start, NULL};
+        char *env[] = {wr->env_channel, seed, NULL};
+        cp->pid = pf_wine_spawn(wr->wine, argv, env, -1, -1, STDERR_FILENO);
+        if (cp->pid < 0) {
+            fprintf(stderr, "pipefault: cannot start client %s: %s\n", cp->label,
+                    strerror(errno));
+            continue;
         }
+        wr->nclients++;
     }
 }
 
@@ -332,7 +325,7 @@ static int probe(struct win_run *wr)
             json_object_object_add(f, key, json_object_get(val));
     }
     json_object_object_add(f, "wine", json_object_new_string(wr->wine->version));
-    json_object_object_add(f, "endpoint", json_object_new_string(wr->pipe));
+    json_object_object_add(f, "endpoint", json_object_new_string(wr->plan.endpoint));
     json_object_object_add(f, "endpoint_kind", json_object_new_string("npipe"));
     json_object_object_add(f, "clock", json_object_new_string(
         "QueryPerformanceCounter = CLOCK_MONOTONIC_RAW, checked per program"));
@@ -389,59 +382,20 @@ static int write_faults(struct win_run *wr)
 static int start_server(struct win_run *wr)
 {
     struct pf_run *run = wr->run;
-    const struct pf_scenario *sc = wr->sc;
     char agent[PATH_MAX], win[PATH_MAX];
     snprintf(agent, sizeof agent, "%s/pfagent.dll", wr->dir);
     pf_wine_path(agent, win, sizeof win);
-    wr->server_argv[wr->server_argc++] = dupf("%s/launch.exe", wr->dir, "");
-    wr->server_argv[wr->server_argc++] = strdup(win);
-    if (sc->server.fixture) {
-        char exe[PATH_MAX];
-        snprintf(exe, sizeof exe, "%s/%s.exe", wr->dir, sc->server.fixture);
-        if (access(exe, R_OK) != 0) {
-            snprintf(run->error, sizeof run->error,
-                     "%.150s: server.fixture '%.64s': no such built Win32 fixture (%.200s)", sc->file,
-                     sc->server.fixture, exe);
-            return -1;
+    /* launch.exe AGENT PROGRAM ARGS...: the plan's argv, whose program, a
+     * Unix path, becomes its Z: path for CreateProcessW. */
+    wr->server_argv[wr->server_argc++] = pf_xasprintf("%s/launch.exe", wr->dir);
+    wr->server_argv[wr->server_argc++] = pf_xstrdup(win);
+    for (size_t i = 0; i < wr->plan.argc && wr->server_argc < 78; i++) {
+        const char *arg = wr->plan.argv[i];
+        if (i == 0 && arg[0] == '/') {
+            pf_wine_path(arg, win, sizeof win);
+            arg = win;
         }
-        pf_wine_path(exe, win, sizeof win);
-        wr->server_argv[wr->server_argc++] = strdup(win);
-        wr->server_argv[wr->server_argc++] = strdup(wr->pipe);
-        wr->server_argv[wr->server_argc++] = strdup(sc->intended.sddl ? sc->intended.sddl : "D:");
-    }
-    /* {endpoint} and {rundir} in command and args; a Unix path as the
-     * program becomes its Z: path for CreateProcessW. */
-    for (int part = 0; part < 2; part++) {
-        char **list = part ? sc->server.args : sc->server.command;
-        size_t n = part ? sc->server.nargs : sc->server.ncommand;
-        for (size_t i = 0; i < n && wr->server_argc < 78; i++) {
-            char buf[PATH_MAX * 2];
-            size_t o = 0;
-            for (const char *s = list[i]; *s && o < sizeof buf - 1;) {
-                const char *rep = NULL;
-                if (!strncmp(s, "{endpoint}", 10)) {
-                    rep = wr->pipe;
-                    s += 10;
-                } else if (!strncmp(s, "{rundir}", 8)) {
-                    rep = run->workdir;
-                    s += 8;
-                }
-                if (rep) {
-                    o += (size_t)snprintf(buf + o, sizeof buf - o, "%s", rep);
-                    if (o >= sizeof buf)
-                        o = sizeof buf - 1;
-                } else {
-                    buf[o++] = *s++;
-                }
-            }
-            buf[o] = '\0';
-            if (!part && i == 0 && buf[0] == '/') {
-                pf_wine_path(buf, win, sizeof win);
-                wr->server_argv[wr->server_argc++] = strdup(win);
-            } else {
-                wr->server_argv[wr->server_argc++] = strdup(buf);
-            }
-        }
+        wr->server_argv[wr->server_argc++] = pf_xstrdup(arg);
     }
     wr->server_argv[wr->server_argc] = NULL;
 
@@ -649,8 +603,6 @@ static int win32_run_scenario(struct pf_run *run)
     wr->ch.lfd = -1;
     pf_wine_programs_dir(run->fixture_dir ? run->fixture_dir : PF_FIXTURE_DIR, wr->dir,
                          sizeof wr->dir);
-    snprintf(wr->pipe, sizeof wr->pipe, "\\\\.\\pipe\\pipefault-%s-%s", run->run_id,
-             wr->sc->endpoint.path ? wr->sc->endpoint.path : "pipe");
 
     int rc = 0;
     const char *reason = "error";
@@ -677,10 +629,20 @@ static int win32_run_scenario(struct pf_run *run)
             return -1;
         }
     }
+    /* The plan looks fixtures up in the programs directory itself. */
+    char abs_dir[PATH_MAX];
+    if (realpath(wr->dir, abs_dir))
+        snprintf(wr->dir, sizeof wr->dir, "%s", abs_dir);
+    if (pf_plan_build(&wr->plan, run, wr->dir, err, sizeof err) < 0) {
+        snprintf(run->error, sizeof run->error, "%s", err);
+        free(wr);
+        return -1;
+    }
     int64_t t_session = pf_clock_ns();
     wr->wine = pf_wine_session(err, sizeof err);
     if (!wr->wine) {
         snprintf(run->error, sizeof run->error, "%s", err);
+        pf_plan_free(&wr->plan);
         free(wr);
         return -2;
     }
@@ -720,6 +682,7 @@ out:;
     pf_win_channel_close(&wr->ch);
     for (size_t i = 0; i < wr->server_argc; i++)
         free(wr->server_argv[i]);
+    pf_plan_free(&wr->plan);
     free(wr);
     return rc;
 }
