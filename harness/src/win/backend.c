@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../faults.h"
 #include "../plan.h"
 #include "../util.h"
 #include "channel.h"
@@ -354,7 +355,8 @@ static void emit_accounts(struct win_run *wr)
     }
 }
 
-/* The agent's rules: those aimed at the server, numbers only (agent.c). */
+/* The agent's rules: those aimed at the server, in the wire form of
+ * faults.h, which the agent decodes with the same code. */
 static int write_faults(struct win_run *wr)
 {
     snprintf(wr->faults_path, sizeof wr->faults_path, "%s/faults.txt", wr->run->workdir);
@@ -368,14 +370,21 @@ static int write_faults(struct win_run *wr)
         const struct pf_fault *f = &wr->sc->faults[i];
         if (f->target && strcmp(f->target, "server"))
             continue;
-        fprintf(fp, "%zu %d %d %d %lld %lld %lld %d %ld %ld %d %.17g %s %s\n", i, (int)f->op,
-                (int)f->phase, (int)f->action, (long long)f->delay_min_ns,
-                (long long)f->delay_max_ns, (long long)f->timeout_ns, f->err, f->when_first,
-                f->when_step, f->when_onwards ? 1 : 0, f->probability,
-                f->until_account ? f->until_account : "-",
-                f->until_event ? f->until_event : "-");
+        char line[PF_FAULT_LINE_MAX];
+        if (pf_fault_encode(f, i, line, sizeof line) < 0) {
+            snprintf(wr->run->error, sizeof wr->run->error,
+                     "%.200s: faults[%zu]: cannot be passed to the Win32 agent (an until name "
+                     "with white space, or too long)", wr->sc->file, i);
+            fclose(fp);
+            return -1;
+        }
+        fputs(line, fp);
     }
-    fclose(fp);
+    if (fclose(fp) != 0) {
+        snprintf(wr->run->error, sizeof wr->run->error, "cannot write %.300s: %s", wr->faults_path,
+                 strerror(errno));
+        return -2;
+    }
     return 0;
 }
 
