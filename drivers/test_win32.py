@@ -6,6 +6,7 @@ Each test writes its own scenario into a temporary directory and runs it
 under Wine with the Win32 parts of the build; without them (or without Wine)
 the tests are skipped with the reason, like drivers/test_seed.py.
 """
+import json
 import os
 import textwrap
 
@@ -48,3 +49,22 @@ def test_two_client_entries_of_one_account_are_numbered_apart(win32, run_pipefau
     births = [e for e in run.trace("labels") if e["ev"] == "instance_birth"]
     assert births and all(b["endpoint"] == f"\\\\.\\pipe\\pipefault-{run_id}-scripting"
                           for b in births), births
+
+
+def test_a_server_that_creates_only_another_name_is_an_error(win32, run_pipefault, tmp_path):
+    """A pipe created under a name other than the run's endpoint is listed
+    as foreign, never judged; with no endpoint instance at all the scenario
+    is an error naming both names, never a pass."""
+    path = scenario(tmp_path, "hardcoded", "fixture: hardcoded_name\ntimeout: 30s\n"
+                    "ready_timeout: 2s\n", "- account: alice\n  attempts: 1\n")
+    run = run_pipefault(path)
+    s = run.scenario("hardcoded")
+    assert s["verdict"] == "error", (s["verdict"], s["reason"])
+    assert run.rc != 0
+    run_id = run.results["run"]["id"]
+    reason = json.dumps(s)
+    assert "\\\\\\\\.\\\\pipe\\\\scripting" in reason, reason
+    assert f"pipefault-{run_id}-scripting" in reason and "{endpoint}" in reason, reason
+    births = [e for e in run.trace("hardcoded") if e["ev"] == "instance_birth"]
+    assert births and all(b.get("foreign") is True for b in births), births
+    assert births[0]["endpoint"] == "\\\\.\\pipe\\scripting"

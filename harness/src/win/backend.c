@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,7 +75,8 @@ struct win_run {
     int server_status;
     bool server_exited, stopped_by_us;
     int64_t server_start_ns;
-    bool ready;                   /* the server created its first instance */
+    bool ready;                   /* the server created its first endpoint instance */
+    char foreign[256];            /* the first pipe it created under another name */
     struct client_proc clients[MAX_CLIENTS];
     size_t nclients;
     bool clients_started;
@@ -239,6 +241,19 @@ static void on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
         else
             json_object_object_add(f, key, json_object_get(val));
     }
+    /* Pipe names are case-insensitive. An instance of another name is not
+     * an endpoint instance: listed apart, never judged, and it does not
+     * start the clients. */
+    bool foreign = false;
+    if (!strcmp(name, "instance_birth")) {
+        const char *created = str(ev, "endpoint");
+        foreign = !created || strcasecmp(created, wr->plan.endpoint) != 0;
+        if (foreign) {
+            json_object_object_add(f, "foreign", json_object_new_boolean(1));
+            if (!wr->foreign[0])
+                snprintf(wr->foreign, sizeof wr->foreign, "%s", created ? created : "?");
+        }
+    }
     if (!strcmp(name, "attempt") && str(ev, "outcome") && !strcmp(str(ev, "outcome"), "ok")) {
         /* The agent's "connected" line was sent before the server replied,
          * so before this attempt could end. */
@@ -252,7 +267,7 @@ static void on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
     pf_trace_emit_at(&wr->run->trace, t, c->role == ROLE_AGENT ? "win-agent" : "win-client",
                      name, f);
 
-    if (!strcmp(name, "instance_birth") && !wr->ready) {
+    if (!strcmp(name, "instance_birth") && !foreign && !wr->ready) {
         wr->ready = true;
         start_clients(wr);
     } else if (!strcmp(name, "fault")) {
@@ -486,6 +501,14 @@ static const char *main_loop(struct win_run *wr)
             snprintf(run->error, sizeof run->error, "timed out after %.1fs (server.timeout)",
                      (double)wr->sc->server.timeout_ns / 1e9);
             return "timeout";
+        }
+        if (!wr->ready && now >= wr->server_start_ns + wr->sc->server.ready_timeout_ns &&
+            wr->foreign[0]) {
+            snprintf(run->error, sizeof run->error,
+                     "the server created the pipe %.200s but never the run's endpoint %.200s "
+                     "within %.1fs: pass it {endpoint}", wr->foreign, wr->plan.endpoint,
+                     (double)wr->sc->server.ready_timeout_ns / 1e9);
+            return "error";
         }
         if (!wr->ready && now >= wr->server_start_ns + wr->sc->server.ready_timeout_ns) {
             snprintf(run->error, sizeof run->error,
