@@ -111,16 +111,20 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
     } else if (!strcmp(name, "fault")) {
         const char *d = pf_json_str(ev, "decision");
         if (d && !strcmp(d, "held"))
-            win_hold_started(wr, c, ev);
+            win_hold_started(wr, c, ev, t);
         else if (d && (!strcmp(d, "released") || !strcmp(d, "timed-out")))
             win_hold_ended(wr, ev);
     } else if (!strcmp(name, "attempt")) {
         const char *acct = pf_json_str(ev, "account"), *outcome = pf_json_str(ev, "outcome");
         if (acct && outcome) {
-            win_holds_notify(wr, acct, "attempt");
-            win_holds_notify(wr, acct, !strcmp(outcome, "ok") ? "admitted" : "refused");
+            /* An attempt happened when it was over: it releases only the
+             * holds that began before that. */
+            int64_t t_end = to_trace(wr, c, pf_json_int(ev, "t_end_qpc_ns",
+                                                        pf_json_int(ev, "qpc_ns", 0)));
+            win_holds_notify(wr, acct, "attempt", t_end);
+            win_holds_notify(wr, acct, !strcmp(outcome, "ok") ? "admitted" : "refused", t_end);
             if (!strcmp(outcome, "ERROR_ACCESS_DENIED"))
-                win_holds_notify(wr, acct, "denied");
+                win_holds_notify(wr, acct, "denied", t_end);
         }
     }
 }

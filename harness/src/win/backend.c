@@ -379,6 +379,7 @@ out:;
     for (size_t i = 0; i < wr->server_argc; i++)
         free(wr->server_argv[i]);
     pf_plan_free(&wr->plan);
+    win_holds_free(&wr->holds);
     free(wr);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include "../plan.h"
 #include "../run.h"
 #include "channel.h"
+#include "pending_holds.h"
 #include "wine.h"
 
 enum { ROLE_AGENT = 1, ROLE_CLIENT = 2 };
@@ -21,7 +22,6 @@ enum { ROLE_AGENT = 1, ROLE_CLIENT = 2 };
 #define STOP_GRACE_NS (3LL * 1000000000LL)
 #define DRAIN_NS (1LL * 1000000000LL)
 #define MAX_CLIENTS 256
-#define MAX_HOLDS 64
 
 struct client_proc {
     pid_t pid;
@@ -29,12 +29,6 @@ struct client_proc {
     char label[48];
 };
 
-struct pending_hold {
-    int id;
-    struct pf_win_conn *conn;
-    char account[128];
-    char event[64];
-};
 
 struct win_run {
     struct pf_run *run;
@@ -57,8 +51,7 @@ struct win_run {
     struct client_proc clients[MAX_CLIENTS];
     size_t nclients;
     bool clients_started;
-    struct pending_hold holds[MAX_HOLDS];
-    size_t nholds;
+    struct win_holds holds;       /* holds waiting for a client event */
     /* Which instance each client process (Windows pid) last connected to,
      * from the agent's "connected" lines: names the instance of an attempt. */
     struct { int64_t client_pid; int id; } conn_of[MAX_CLIENTS];
@@ -75,8 +68,8 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev);
 
 /* pending_holds.c: holds the agent reported, released when their `until`
  * happens. */
-void win_holds_notify(struct win_run *wr, const char *account, const char *event);
-void win_hold_started(struct win_run *wr, struct pf_win_conn *c, json_object *ev);
+void win_holds_notify(struct win_run *wr, const char *account, const char *event, int64_t t);
+void win_hold_started(struct win_run *wr, struct pf_win_conn *c, json_object *ev, int64_t t);
 void win_hold_ended(struct win_run *wr, json_object *ev);
 
 /* clients.c: starts the plan's client processes; the `account` events. */
