@@ -1,4 +1,10 @@
-/* plan.c - turning a scenario into the concrete plan for one run. */
+/* plan.c - turning a scenario into the concrete plan for one run.
+ *
+ * One plan for every platform, so that endpoint names, placeholders, client
+ * labels and seeds mean the same on Linux and under Wine; only the fixture
+ * convention (Linux: --endpoint/--mode options; Win32: NAME.exe PIPE SDDL)
+ * and the endpoint's namespace differ.
+ */
 #include "plan.h"
 
 #include <errno.h>
@@ -6,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "util.h"
 
 void pf_real_name(const char *run_id, const char *name, char out[33])
 {
@@ -30,7 +38,7 @@ char *pf_plan_expand(const char *s, const struct pf_plan *p,
                      const struct pf_run *run, char *err, size_t errlen)
 {
     size_t cap = strlen(s) + PATH_MAX + 64, len = 0;
-    char *out = malloc(cap);
+    char *out = pf_xmalloc(cap);
     for (const char *c = s; *c;) {
         if (*c != '{') {
             out[len++] = *c++;
@@ -70,7 +78,7 @@ char *pf_plan_expand(const char *s, const struct pf_plan *p,
         size_t vl = strlen(val);
         if (len + vl + strlen(end) + 1 > cap) {
             cap = len + vl + strlen(end) + PATH_MAX;
-            out = realloc(out, cap);
+            out = pf_xreallocarray(out, cap, 1);
         }
         memcpy(out + len, val, vl);
         len += vl;
@@ -86,10 +94,10 @@ char *pf_plan_acl_entries(const struct pf_run *run, char *err, size_t errlen)
     size_t cap = 64;
     for (size_t i = 0; i < in->nacl; i++)
         cap += strlen(in->acl[i]) + 48;
-    char *out = calloc(1, cap);
+    char *out = pf_xcalloc(1, cap);
     for (size_t i = 0; i < in->nacl; i++) {
         /* tag:qualifier:perms, where a user/group qualifier is a scenario name */
-        char *e = strdup(in->acl[i]);
+        char *e = pf_xstrdup(in->acl[i]);
         char *q = strchr(e, ':');
         char *perm = q ? strchr(q + 1, ':') : NULL;
         if (!q || !perm) {
@@ -138,38 +146,74 @@ static int push(struct pf_plan *p, char *arg, char *err, size_t errlen)
     return 0;
 }
 
-static int fixture_args(struct pf_plan *p, const struct pf_run *run,
-                        const char *platform_dir, char *err, size_t errlen)
+/* Where this platform's built fixtures are: platform_dir under
+ * run->fixture_dir, or platform_dir itself when it is absolute. */
+static void fixture_path(const struct pf_run *run, const char *platform_dir, const char *name,
+                         const char *suffix, char *out, size_t n)
+{
+    if (platform_dir[0] == '/')
+        snprintf(out, n, "%s/%s%s", platform_dir, name, suffix);
+    else
+        snprintf(out, n, "%s/%s/%s%s", run->fixture_dir, platform_dir, name, suffix);
+}
+
+/* Linux fixtures: PROGRAM --endpoint PATH [--mode M] [--group G] [--acl A]. */
+static int posix_fixture_args(struct pf_plan *p, const struct pf_run *run,
+                              const char *platform_dir, char *err, size_t errlen)
 {
     const struct pf_scenario *sc = run->sc;
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s/%s", run->fixture_dir, platform_dir,
-             sc->server.fixture);
+    fixture_path(run, platform_dir, sc->server.fixture, "", path, sizeof path);
     if (access(path, X_OK) != 0) {
         snprintf(err, errlen, "%s: server.fixture '%s': no such built fixture (%s)",
                  sc->file, sc->server.fixture, path);
         return -1;
     }
-    if (push(p, strdup(path), err, errlen) || push(p, strdup("--endpoint"), err, errlen) ||
-        push(p, strdup(p->endpoint), err, errlen))
+    if (push(p, pf_xstrdup(path), err, errlen) || push(p, pf_xstrdup("--endpoint"), err, errlen) ||
+        push(p, pf_xstrdup(p->endpoint), err, errlen))
         return -1;
     if (sc->intended.mode >= 0) {
         char m[8];
         snprintf(m, sizeof m, "%04o", (unsigned)sc->intended.mode);
-        if (push(p, strdup("--mode"), err, errlen) || push(p, strdup(m), err, errlen))
+        if (push(p, pf_xstrdup("--mode"), err, errlen) || push(p, pf_xstrdup(m), err, errlen))
             return -1;
     }
     if (sc->intended.group) {
         char real[33];
         pf_real_name(run->run_id, sc->intended.group, real);
-        if (push(p, strdup("--group"), err, errlen) || push(p, strdup(real), err, errlen))
+        if (push(p, pf_xstrdup("--group"), err, errlen) || push(p, pf_xstrdup(real), err, errlen))
             return -1;
     }
     if (sc->intended.nacl) {
         char *acl = pf_plan_acl_entries(run, err, errlen);
-        if (!acl || push(p, strdup("--acl"), err, errlen) || push(p, acl, err, errlen))
+        if (!acl)
+            return -1;
+        if (push(p, pf_xstrdup("--acl"), err, errlen)) {
+            free(acl);
+            return -1;
+        }
+        if (push(p, acl, err, errlen))
             return -1;
     }
+    return 0;
+}
+
+/* Win32 fixtures (fixtures/win32/fixture.h): NAME.exe \\.\pipe\NAME SDDL. The
+ * program is a Unix path here; the backend gives Wine its Z: form. */
+static int win32_fixture_args(struct pf_plan *p, const struct pf_run *run,
+                              const char *platform_dir, char *err, size_t errlen)
+{
+    const struct pf_scenario *sc = run->sc;
+    char path[PATH_MAX];
+    fixture_path(run, platform_dir, sc->server.fixture, ".exe", path, sizeof path);
+    if (access(path, R_OK) != 0) {
+        snprintf(err, errlen, "%s: server.fixture '%s': no such built Win32 fixture (%s)",
+                 sc->file, sc->server.fixture, path);
+        return -1;
+    }
+    if (push(p, pf_xstrdup(path), err, errlen) || push(p, pf_xstrdup(p->endpoint), err, errlen) ||
+        push(p, pf_xstrdup(sc->intended.sddl ? sc->intended.sddl : "D:"), err, errlen))
+        return -1;
     return 0;
 }
 
@@ -196,7 +240,10 @@ int pf_plan_build(struct pf_plan *p, const struct pf_run *run,
     }
 
     if (sc->server.fixture) {
-        if (fixture_args(p, run, platform_dir, err, errlen) < 0)
+        int rc = sc->platform == PF_PLATFORM_WIN32
+                     ? win32_fixture_args(p, run, platform_dir, err, errlen)
+                     : posix_fixture_args(p, run, platform_dir, err, errlen);
+        if (rc < 0)
             goto fail;
     } else {
         for (size_t i = 0; i < sc->server.ncommand; i++)

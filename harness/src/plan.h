@@ -25,7 +25,7 @@ struct pf_plan_client {
 };
 
 struct pf_plan {
-    char endpoint[PATH_MAX];      /* absolute path, or abstract name */
+    char endpoint[PATH_MAX];      /* absolute path, abstract name, or pipe name */
     char endpoint_dir[PATH_MAX];  /* directory the endpoint lives in ("" for abstract) */
     char *argv[PF_MAX_ARGV + 1];  /* server command line, NULL-terminated */
     size_t argc;
@@ -37,8 +37,13 @@ struct pf_plan {
  * to the run and traceable to it. */
 void pf_real_name(const char *run_id, const char *name, char out[33]);
 
-/* Builds the plan; fixture binaries are looked up under run->fixture_dir
- * /<platform dir>/<name>. Returns 0, or -1 with err set. */
+/* Builds the plan for the scenario's platform. Fixture binaries are looked
+ * up as <platform_dir>/<name> (".exe" added on win32), where a relative
+ * platform_dir ("posix") is under run->fixture_dir and an absolute one is
+ * used as it is. The endpoint is <workdir>/ep/<path> for unix sockets and
+ * FIFOs, "pipefault-<run>-<path>" for abstract sockets and
+ * \\.\pipe\pipefault-<run>-<path> for named pipes: names that no other run
+ * and no other program on the machine uses. Returns 0, or -1 with err set. */
 int pf_plan_build(struct pf_plan *p, const struct pf_run *run,
                   const char *platform_dir, char *err, size_t errlen);
 void pf_plan_free(struct pf_plan *p);

@@ -7,6 +7,7 @@
  * rest in the server), so this section has more rules than any other.
  * Read after accounts and clients, which it refers to.
  */
+#include "faults.h"
 #include "scenario_load.h"
 #include "scenario_values.h"
 #include "util.h"
@@ -14,31 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const op_names[] = {"create", "secure", "listen", "accept",
-                                       "close",  "unlink", "rename", "connect",
-                                       "open",   NULL};
-static const char *const phase_names[] = {"before", "after", NULL};
-static const char *const action_names[] = {"delay", "hold", "fail", NULL};
+/* The names live with the fault decisions (faults.c), which the Win32 agent
+ * links too. */
+static const char *const *const op_names = pf_fault_op_names;
+static const char *const *const phase_names = pf_fault_phase_names;
+static const char *const *const action_names = pf_fault_action_names;
 /* What a hold waits for, as the backends report it for a client attempt:
  * every attempt, then admitted or refused, and denied when the refusal was
  * for permissions (EACCES, EPERM, ERROR_ACCESS_DENIED). */
 static const char *const event_names[] = {"attempt", "admitted", "refused",
                                           "denied", NULL};
-
-const char *pf_fault_op_name(enum pf_fault_op op)
-{
-    return scn_name_at(op_names, (int)op);
-}
-
-const char *pf_fault_phase_name(enum pf_fault_phase p)
-{
-    return scn_name_at(phase_names, (int)p);
-}
-
-const char *pf_fault_action_name(enum pf_fault_action a)
-{
-    return scn_name_at(action_names, (int)a);
-}
 
 static bool load_delay(struct scn_loader *ld, const yaml_node_t *v,
                        struct pf_fault *f)

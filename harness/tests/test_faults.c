@@ -268,6 +268,169 @@ START_TEST(rng_unit_interval_and_known_value)
 }
 END_TEST
 
+/* ---- names and the wire form for the Win32 agent ------------------------ */
+
+START_TEST(names_of_every_enum_value)
+{
+    ck_assert_str_eq(pf_fault_op_name(PF_OP_CREATE), "create");
+    ck_assert_str_eq(pf_fault_op_name(PF_OP_OPEN), "open");
+    ck_assert_str_eq(pf_fault_op_name(PF_OP__COUNT), "?");
+    ck_assert_ptr_null(pf_fault_op_names[PF_OP__COUNT]);
+    for (int op = 0; op < PF_OP__COUNT; op++)
+        ck_assert_ptr_nonnull(pf_fault_op_names[op]);
+    ck_assert_str_eq(pf_fault_phase_name(PF_PHASE_AFTER), "after");
+    ck_assert_str_eq(pf_fault_action_name(PF_ACT_FAIL), "fail");
+    ck_assert_str_eq(pf_fault_action_name((enum pf_fault_action)7), "?");
+}
+END_TEST
+
+static void assert_same_on_the_wire(const struct pf_fault *a, const struct pf_fault *b)
+{
+    ck_assert_int_eq(a->op, b->op);
+    ck_assert_int_eq(a->phase, b->phase);
+    ck_assert_int_eq(a->action, b->action);
+    ck_assert(a->delay_min_ns == b->delay_min_ns);
+    ck_assert(a->delay_max_ns == b->delay_max_ns);
+    ck_assert(a->timeout_ns == b->timeout_ns);
+    ck_assert_int_eq(a->err, b->err);
+    ck_assert_int_eq(a->when_first, b->when_first);
+    ck_assert_int_eq(a->when_step, b->when_step);
+    ck_assert_int_eq(a->when_onwards, b->when_onwards);
+    ck_assert(a->probability == b->probability);  /* exact, not approximate */
+    if (a->until_account)
+        ck_assert_str_eq(a->until_account, b->until_account);
+    else
+        ck_assert_ptr_null(b->until_account);
+    if (a->until_event)
+        ck_assert_str_eq(a->until_event, b->until_event);
+    else
+        ck_assert_ptr_null(b->until_event);
+}
+
+static void round_trip(const struct pf_fault *f, size_t index)
+{
+    char line[PF_FAULT_LINE_MAX];
+    int len = pf_fault_encode(f, index, line, sizeof line);
+    ck_assert_int_gt(len, 0);
+    ck_assert_int_eq((int)strlen(line), len);
+    ck_assert(line[len - 1] == '\n');
+    struct pf_fault back;
+    size_t back_index = 99999;
+    ck_assert_msg(pf_fault_decode(line, &back, &back_index), "rejected: %s", line);
+    ck_assert_uint_eq(back_index, index);
+    assert_same_on_the_wire(f, &back);
+    pf_fault_decoded_free(&back);
+}
+
+START_TEST(wire_round_trip_every_field)
+{
+    struct pf_fault f;
+    memset(&f, 0, sizeof f);
+    f.op = PF_OP_CLOSE;
+    f.phase = PF_PHASE_AFTER;
+    f.action = PF_ACT_HOLD;
+    f.delay_min_ns = 1500000;
+    f.delay_max_ns = 2500001;
+    f.timeout_ns = 1000000000;
+    f.err = 5;  /* ERROR_ACCESS_DENIED */
+    f.when_first = 2;
+    f.when_step = 3;
+    f.when_onwards = false;
+    f.probability = 0.1;  /* not exact in binary: must come back bit for bit */
+    f.until_account = "alice";
+    f.until_event = "attempt";
+    round_trip(&f, 7);
+}
+END_TEST
+
+START_TEST(wire_round_trip_edge_values)
+{
+    struct pf_fault f;
+    memset(&f, 0, sizeof f);
+    /* Every value at its limit, no until at all. */
+    f.op = (enum pf_fault_op)(PF_OP__COUNT - 1);
+    f.phase = PF_PHASE_BEFORE;
+    f.action = PF_ACT_FAIL;
+    f.delay_min_ns = 0;
+    f.delay_max_ns = INT64_MAX;
+    f.timeout_ns = INT64_MAX;
+    f.err = -2147483647 - 1;
+    f.when_first = 1;
+    f.when_step = 0;
+    f.when_onwards = true;
+    f.probability = 1.0;
+    round_trip(&f, 0);
+    f.probability = 0.0;
+    f.err = 2147483647;
+    round_trip(&f, 2147483647);
+    f.probability = 1.0 / 3.0;
+    round_trip(&f, 5);
+    f.probability = 4.9406564584124654e-324;  /* the smallest double above 0 */
+    round_trip(&f, 1);
+    /* An until with only one side set. */
+    f.until_account = "bob";
+    round_trip(&f, 3);
+    f.until_account = NULL;
+    f.until_event = "denied";
+    round_trip(&f, 4);
+}
+END_TEST
+
+START_TEST(wire_encode_refuses_what_cannot_be_carried)
+{
+    struct pf_fault f;
+    memset(&f, 0, sizeof f);
+    f.probability = 1.0;
+    char line[PF_FAULT_LINE_MAX];
+    f.until_account = "two words";
+    ck_assert_int_eq(pf_fault_encode(&f, 0, line, sizeof line), -1);
+    f.until_account = "-";  /* would read back as "no until" */
+    ck_assert_int_eq(pf_fault_encode(&f, 0, line, sizeof line), -1);
+    f.until_account = "";
+    ck_assert_int_eq(pf_fault_encode(&f, 0, line, sizeof line), -1);
+    f.until_account = "alice";
+    ck_assert_int_eq(pf_fault_encode(&f, 0, line, 10), -1);  /* does not fit */
+    ck_assert_int_gt(pf_fault_encode(&f, 0, line, sizeof line), 0);
+}
+END_TEST
+
+START_TEST(wire_decode_rejects_malformed_lines)
+{
+    static const char *const bad[] = {
+        "",
+        "\n",
+        "0 0 0 1 0 0 1000 0 1 0 1 1 alice\n",                 /* 13 fields */
+        "0 0 0 1 0 0 1000 0 1 0 1 1 alice attempt extra\n",   /* 15 fields */
+        "0 9 0 1 0 0 1000 0 1 0 1 1 - -\n",                   /* op out of range */
+        "0 0 2 1 0 0 1000 0 1 0 1 1 - -\n",                   /* phase */
+        "0 0 0 3 0 0 1000 0 1 0 1 1 - -\n",                   /* action */
+        "0 0 0 0 5 4 1000 0 1 0 1 1 - -\n",                   /* delay min > max */
+        "0 0 0 0 -1 4 1000 0 1 0 1 1 - -\n",                  /* negative delay */
+        "0 0 0 1 0 0 1000 0 1 0 2 1 - -\n",                   /* onwards not 0/1 */
+        "0 0 0 1 0 0 1000 0 1 0 1 1.5 - -\n",                 /* probability > 1 */
+        "0 0 0 1 0 0 1000 0 1 0 1 nan - -\n",                 /* probability nan */
+        "0 0 0 1 0 0 1000x 0 1 0 1 1 - -\n",                  /* trailing garbage */
+        "0 0 0 1 0 0 99999999999999999999 0 1 0 1 1 - -\n",   /* overflow */
+        "0 0 0 1 0 0 1000 0 1 0 1 1 -  -\n",                  /* empty field */
+        "0 0 0 1 0 0 +1000 0 1 0 1 1 - -\n",                  /* sign not ours */
+        "-1 0 0 1 0 0 1000 0 1 0 1 1 - -\n",                  /* negative index */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct pf_fault f;
+        size_t idx;
+        ck_assert_msg(!pf_fault_decode(bad[i], &f, &idx), "accepted: %s", bad[i]);
+        ck_assert_ptr_null(f.until_account);
+        ck_assert_ptr_null(f.until_event);
+    }
+    /* The same line, well formed, is accepted: the rejections above are
+     * each for the one thing changed. */
+    struct pf_fault f;
+    size_t idx;
+    ck_assert(pf_fault_decode("0 0 0 1 0 0 1000 0 1 0 1 1 - -\n", &f, &idx));
+    ck_assert(pf_fault_decode("0 0 0 1 0 0 1000 0 1 0 1 1 - -", &f, &idx));
+}
+END_TEST
+
 static Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -289,6 +452,13 @@ static Suite *faults_suite(void)
     tcase_add_test(tc, rng_range_hits_every_value);
     tcase_add_test(tc, rng_unit_interval_and_known_value);
     suite_add_tcase(s, tc);
+    TCase *wire = tcase_create("wire");
+    tcase_add_test(wire, names_of_every_enum_value);
+    tcase_add_test(wire, wire_round_trip_every_field);
+    tcase_add_test(wire, wire_round_trip_edge_values);
+    tcase_add_test(wire, wire_encode_refuses_what_cannot_be_carried);
+    tcase_add_test(wire, wire_decode_rejects_malformed_lines);
+    suite_add_tcase(s, wire);
     return s;
 }
 

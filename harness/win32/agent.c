@@ -101,28 +101,6 @@ static load_a_fn real_LoadLibraryA;
 static load_ex_w_fn real_LoadLibraryExW;
 static load_ex_a_fn real_LoadLibraryExA;
 
-/* ---- names ------------------------------------------------------------ */
-
-/* The scenario's words for the enums of scenario.h (docs/scenario-format.md);
- * the agent carries no scenario parser, so it names them itself. */
-static const char *op_name(enum pf_fault_op op)
-{
-    static const char *const names[PF_OP__COUNT] = {
-        "create", "secure", "listen", "accept", "close", "unlink", "rename", "connect", "open",
-    };
-    return (unsigned)op < PF_OP__COUNT ? names[op] : "?";
-}
-
-static const char *phase_name(enum pf_fault_phase p)
-{
-    return p == PF_PHASE_AFTER ? "after" : "before";
-}
-
-static const char *action_name(enum pf_fault_action a)
-{
-    return a == PF_ACT_DELAY ? "delay" : a == PF_ACT_HOLD ? "hold" : "fail";
-}
-
 /* ---- channel ---------------------------------------------------------- */
 
 static void send_line(struct pfw_json *j)
@@ -286,7 +264,7 @@ static void record_call(enum pf_fault_op op, const char *name, const wchar_t *pa
 {
     struct pfw_json j;
     begin_event(&j, "syscall");
-    pfw_json_str(&j, "op", op_name(op));
+    pfw_json_str(&j, "op", pf_fault_op_name(op));
     pfw_json_str(&j, "name", name);
     if (path)
         pfw_json_wstr(&j, "path", path);
@@ -306,9 +284,9 @@ static void fault_event(size_t r, const char *decision, int64_t delay_ns, int er
 {
     struct pfw_json j;
     begin_event(&j, "fault");
-    pfw_json_str(&j, "op", op_name(rules[r].op));
-    pfw_json_str(&j, "phase", phase_name(rules[r].phase));
-    pfw_json_str(&j, "action", action_name(rules[r].action));
+    pfw_json_str(&j, "op", pf_fault_op_name(rules[r].op));
+    pfw_json_str(&j, "phase", pf_fault_phase_name(rules[r].phase));
+    pfw_json_str(&j, "action", pf_fault_action_name(rules[r].action));
     pfw_json_int(&j, "rule", rule_index[r]);
     pfw_json_str(&j, "decision", decision);
     pfw_json_int(&j, "delay_ns", delay_ns);
@@ -661,11 +639,8 @@ static struct pfw_hook hook_table[] = {
 
 /* ---- fault rules from the host ---------------------------------------- */
 
-/* $PF_FAULTS names a file the host wrote, one rule per line, numbers only
- * (both sides are built from the same scenario.h enums):
- *   index op phase action delay_min delay_max timeout err when_first
- *   when_step when_onwards probability until_account until_event
- * with "-" for an absent until. */
+/* $PF_FAULTS names a file the host wrote, one rule per line in the wire
+ * form of faults.h (pf_fault_encode on the host, pf_fault_decode here). */
 static bool load_faults(void)
 {
     const char *path = getenv("PF_FAULTS");
@@ -676,37 +651,16 @@ static bool load_faults(void)
         fprintf(stderr, "pipefault agent: cannot open fault rules %s\n", path);
         return false;
     }
-    char line[1024];
+    char line[PF_FAULT_LINE_MAX];
     while (fgets(line, sizeof line, fp) && nrules < MAX_RULES) {
-        int idx, op, phase, action, err, onwards;
-        long long dmin, dmax, tmo;
-        long first, step;
-        double prob;
-        char acct[128], evn[64];
-        if (sscanf(line, "%d %d %d %d %lld %lld %lld %d %ld %ld %d %lf %127s %63s", &idx, &op,
-                   &phase, &action, &dmin, &dmax, &tmo, &err, &first, &step, &onwards, &prob,
-                   acct, evn) != 14) {
+        size_t idx;
+        if (!pf_fault_decode(line, &rules[nrules], &idx)) {
             fprintf(stderr, "pipefault agent: bad fault rule line: %s", line);
             fclose(fp);
             return false;
         }
-        struct pf_fault *f = &rules[nrules];
-        memset(f, 0, sizeof *f);
-        f->op = (enum pf_fault_op)op;
-        f->phase = (enum pf_fault_phase)phase;
-        f->action = (enum pf_fault_action)action;
-        f->delay_min_ns = dmin;
-        f->delay_max_ns = dmax;
-        f->timeout_ns = tmo;
-        f->err = err;
-        f->when_first = first;
-        f->when_step = step;
-        f->when_onwards = onwards != 0;
-        f->probability = prob;
-        f->until_account = strcmp(acct, "-") ? _strdup(acct) : NULL;
-        f->until_event = strcmp(evn, "-") ? _strdup(evn) : NULL;
-        rule_index[nrules] = idx;
-        pf_fault_state_init(&rule_state[nrules], run_seed, (size_t)idx);
+        rule_index[nrules] = (int)idx;
+        pf_fault_state_init(&rule_state[nrules], run_seed, idx);
         nrules++;
     }
     fclose(fp);

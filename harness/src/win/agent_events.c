@@ -1,0 +1,130 @@
+/* agent_events.c - the lines of the Win32 programs, as trace events.
+ *
+ * The agent and the clients write JSON Lines on the host channel with their
+ * own clock; this file re-bases their times onto the trace clock, names the
+ * instance a served attempt reached, marks pipes created under another name
+ * than the run's endpoint as foreign, starts the clients at the first
+ * endpoint instance, and hands holds and attempts to pending_holds.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "../util.h"
+#include "win_run.h"
+
+/* The trace time of a Win32 program's clock reading (see pf_win_conn). */
+static int64_t to_trace(struct win_run *wr, const struct pf_win_conn *c, int64_t qpc_ns)
+{
+    int64_t mono = c->clock_raw ? qpc_ns + wr->wine->mono_minus_raw_ns
+                                : qpc_ns + c->clock_offset_ns;
+    return mono - wr->run->trace.start_ns;
+}
+
+/* ---- events from the Win32 programs ----------------------------------- */
+
+static void on_hello(struct win_run *wr, struct pf_win_conn *c, json_object *ev)
+{
+    const char *role = pf_json_str(ev, "role");
+    c->role = role && !strcmp(role, "agent") ? ROLE_AGENT : ROLE_CLIENT;
+    const char *label = pf_json_str(ev, "client");
+    snprintf(c->label, sizeof c->label, "%s", label ? label : (role ? role : "?"));
+    /* Is this program's QueryPerformanceCounter our CLOCK_MONOTONIC_RAW? A
+     * reading taken just before the line was sent must map to a moment just
+     * before now. If not (another Wine, real Windows), align on the hello
+     * itself: exact to the channel's latency. */
+    int64_t qpc = pf_json_int(ev, "qpc_ns", 0), now = pf_clock_ns();
+    int64_t lag = now - (qpc + wr->wine->mono_minus_raw_ns);
+    c->clock_raw = lag >= 0 && lag < 2000000000LL;
+    c->clock_offset_ns = now - qpc;
+}
+
+void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
+{
+    struct win_run *wr = ctx;
+    const char *name = pf_json_str(ev, "ev");
+    if (!name)
+        return;
+    if (!strcmp(name, "hello")) {
+        on_hello(wr, c, ev);
+        return;
+    }
+    if (!strcmp(name, "connected")) {
+        int64_t pid = pf_json_int(ev, "client_pid", 0);
+        size_t i = 0;
+        while (i < wr->nconn_of && wr->conn_of[i].client_pid != pid)
+            i++;
+        if (i == wr->nconn_of && wr->nconn_of < MAX_CLIENTS)
+            wr->nconn_of++;
+        if (i < wr->nconn_of) {
+            wr->conn_of[i].client_pid = pid;
+            wr->conn_of[i].id = (int)pf_json_int(ev, "id", 0);
+        }
+        return;
+    }
+    int64_t t = to_trace(wr, c, pf_json_int(ev, "qpc_ns", 0));
+    json_object *f = json_object_new_object();
+    json_object_object_foreach(ev, key, val) {
+        if (!strcmp(key, "ev") || !strcmp(key, "qpc_ns"))
+            continue;
+        if (!strcmp(key, "t_end_qpc_ns"))
+            json_object_object_add(f, "t_end",
+                                   json_object_new_int64(to_trace(wr, c, json_object_get_int64(val))));
+        else if (!strcmp(key, "t_call_ns"))
+            json_object_object_add(f, "t_call",
+                                   json_object_new_int64(to_trace(wr, c, json_object_get_int64(val))));
+        else
+            json_object_object_add(f, key, json_object_get(val));
+    }
+    /* Pipe names are case-insensitive. An instance of another name is not
+     * an endpoint instance: listed apart, never judged, and it does not
+     * start the clients. */
+    bool foreign = false;
+    if (!strcmp(name, "instance_birth")) {
+        const char *created = pf_json_str(ev, "endpoint");
+        foreign = !created || strcasecmp(created, wr->plan.endpoint) != 0;
+        if (foreign) {
+            json_object_object_add(f, "foreign", json_object_new_boolean(1));
+            if (!wr->foreign[0])
+                snprintf(wr->foreign, sizeof wr->foreign, "%s", created ? created : "?");
+        }
+    }
+    if (!strcmp(name, "attempt") && pf_json_str(ev, "outcome") && !strcmp(pf_json_str(ev, "outcome"), "ok")) {
+        /* The agent's "connected" line was sent before the server replied,
+         * so before this attempt could end. */
+        int64_t pid = pf_json_int(ev, "pid", -1);
+        for (size_t i = 0; i < wr->nconn_of; i++)
+            if (wr->conn_of[i].client_pid == pid) {
+                json_object_object_add(f, "instance", json_object_new_int(wr->conn_of[i].id));
+                wr->conn_of[i].client_pid = -1;  /* one attempt per connection */
+            }
+    }
+    pf_trace_emit_at(&wr->run->trace, t, c->role == ROLE_AGENT ? "win-agent" : "win-client",
+                     name, f);
+
+    if (!strcmp(name, "instance_birth") && !foreign && !wr->ready) {
+        wr->ready = true;
+        win_start_clients(wr);
+    } else if (!strcmp(name, "fault")) {
+        const char *d = pf_json_str(ev, "decision");
+        if (d && !strcmp(d, "held"))
+            win_hold_started(wr, c, ev, t);
+        else if (d && (!strcmp(d, "released") || !strcmp(d, "timed-out")))
+            win_hold_ended(wr, ev);
+    } else if (!strcmp(name, "attempt")) {
+        const char *acct = pf_json_str(ev, "account"), *outcome = pf_json_str(ev, "outcome");
+        if (acct && outcome) {
+            /* An attempt happened when it was over: it releases only the
+             * holds that began before that. */
+            int64_t t_end = to_trace(wr, c, pf_json_int(ev, "t_end_qpc_ns",
+                                                        pf_json_int(ev, "qpc_ns", 0)));
+            win_holds_notify(wr, acct, "attempt", t_end);
+            win_holds_notify(wr, acct, !strcmp(outcome, "ok") ? "admitted" : "refused", t_end);
+            if (!strcmp(outcome, "ERROR_ACCESS_DENIED"))
+                win_holds_notify(wr, acct, "denied", t_end);
+        }
+    }
+}

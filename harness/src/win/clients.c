@@ -1,0 +1,57 @@
+/* clients.c - the harness's client processes under Wine, from the plan,
+ * and the `account` events (under Wine every process is the one user).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "../util.h"
+#include "win_run.h"
+
+void win_start_clients(struct win_run *wr)
+{
+    char exe[PATH_MAX];
+    snprintf(exe, sizeof exe, "%s/client.exe", wr->dir);
+    wr->clients_started = true;
+    for (size_t i = 0; i < wr->plan.nclients && wr->nclients < MAX_CLIENTS; i++) {
+        const struct pf_plan_client *pc = &wr->plan.clients[i];
+        struct client_proc *cp = &wr->clients[wr->nclients];
+        snprintf(cp->label, sizeof cp->label, "%s", pc->label);
+        char attempts[24], interval[24], start[24], seed[48];
+        snprintf(attempts, sizeof attempts, "%d", pc->spec->attempts);
+        snprintf(interval, sizeof interval, "%lld", (long long)pc->spec->interval_ns);
+        snprintf(start, sizeof start, "%lld", (long long)pc->spec->start_ns);
+        snprintf(seed, sizeof seed, "PF_SEED=%llu", (unsigned long long)pc->seed);
+        char *argv[] = {exe, wr->plan.endpoint, cp->label, pc->spec->account, attempts, interval,
+                        start, NULL};
+        char *env[] = {wr->env_channel, seed, NULL};
+        cp->pid = pf_wine_spawn(wr->wine, argv, env, -1, -1, STDERR_FILENO);
+        if (cp->pid < 0) {
+            fprintf(stderr, "pipefault: cannot start client %s: %s\n", cp->label,
+                    strerror(errno));
+            continue;
+        }
+        wr->nclients++;
+    }
+}
+
+void win_emit_accounts(struct win_run *wr)
+{
+    const char *user = getenv("USER");
+    for (size_t i = 0; i < wr->sc->naccounts; i++) {
+        const struct pf_account *a = &wr->sc->accounts[i];
+        json_object *f = json_object_new_object();
+        json_object_object_add(f, "name", json_object_new_string(a->name));
+        /* Wine: every process runs as the one user that runs Wine. */
+        json_object_object_add(f, "user", json_object_new_string(user ? user : "wine"));
+        json_object_object_add(f, "uid", json_object_new_int64((int64_t)getuid()));
+        json_object_object_add(f, "gid", json_object_new_int64((int64_t)getgid()));
+        json_object_object_add(f, "groups", json_object_new_array());
+        json_object_object_add(f, "allowed", json_object_new_boolean(a->allowed));
+        json_object_object_add(f, "single_account", json_object_new_boolean(1));
+        win_trace_event(wr, "account", f);
+    }
+}

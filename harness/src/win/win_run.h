@@ -1,0 +1,82 @@
+/* win_run.h - what the files of the win32 backend share: one scenario's run
+ * under Wine (backend.c drives it; agent_events.c turns the programs' lines
+ * into trace events; pending_holds.c releases holds; clients.c starts the
+ * clients; probe.c measures the platform). Private to harness/src/win.
+ */
+#ifndef PF_WIN_RUN_H
+#define PF_WIN_RUN_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../plan.h"
+#include "../run.h"
+#include "channel.h"
+#include "pending_holds.h"
+#include "wine.h"
+
+enum { ROLE_AGENT = 1, ROLE_CLIENT = 2 };
+
+#define STOP_GRACE_NS (3LL * 1000000000LL)
+#define DRAIN_NS (1LL * 1000000000LL)
+#define MAX_CLIENTS 256
+
+struct client_proc {
+    pid_t pid;
+    bool exited;
+    char label[48];
+};
+
+
+struct win_run {
+    struct pf_run *run;
+    const struct pf_scenario *sc;
+    struct pf_wine *wine;
+    struct pf_win_channel ch;
+    char dir[PATH_MAX / 2];       /* the cross-built programs */
+    struct pf_plan plan;          /* endpoint (the pipe name), server argv, clients */
+    char faults_path[PATH_MAX / 2];
+    char env_channel[64], env_seed[64], env_faults[PATH_MAX + 16];
+    char *server_argv[80];
+    size_t server_argc;
+    pid_t server_pid;
+    int server_in;                /* closing it stops a fixture */
+    int server_status;
+    bool server_exited, stopped_by_us;
+    int64_t server_start_ns;
+    bool ready;                   /* the server created its first endpoint instance */
+    char foreign[256];            /* the first pipe it created under another name */
+    struct client_proc clients[MAX_CLIENTS];
+    size_t nclients;
+    bool clients_started;
+    struct win_holds holds;       /* holds waiting for a client event */
+    /* Which instance each client process (Windows pid) last connected to,
+     * from the agent's "connected" lines: names the instance of an attempt. */
+    struct { int64_t client_pid; int id; } conn_of[MAX_CLIENTS];
+    size_t nconn_of;
+};
+
+static inline void win_trace_event(struct win_run *wr, const char *ev, json_object *f)
+{
+    pf_trace_emit(&wr->run->trace, "harness", ev, f);
+}
+
+/* agent_events.c: one JSON line from a Win32 program (a pf_win_line_fn). */
+void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev);
+
+/* pending_holds.c: holds the agent reported, released when their `until`
+ * happens. */
+void win_holds_notify(struct win_run *wr, const char *account, const char *event, int64_t t);
+void win_hold_started(struct win_run *wr, struct pf_win_conn *c, json_object *ev, int64_t t);
+void win_hold_ended(struct win_run *wr, json_object *ev);
+
+/* clients.c: starts the plan's client processes; the `account` events. */
+void win_start_clients(struct win_run *wr);
+void win_emit_accounts(struct win_run *wr);
+
+/* probe.c: runs probe.exe and emits the `platform` event. */
+enum pf_run_status win_probe(struct win_run *wr);
+
+#endif
