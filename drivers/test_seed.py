@@ -382,3 +382,23 @@ def test_go_server_is_seen_through_getprocaddress(pipefault, win32, run_pipefaul
     assert inst[1]["birth_class"] == "default" and inst[1]["created_name"] is True
     calls = {e["name"] for e in run.trace(s["name"]) if e["ev"] == "syscall"}
     assert {"CreateNamedPipeW", "ConnectNamedPipe", "CloseHandle"} <= calls
+    assert_attempts_credited_by_evidence(run.trace(s["name"]))
+
+
+def assert_attempts_credited_by_evidence(tr):
+    """Every admitted attempt names a born instance or is explicitly unknown
+    (null), and no instance of a one-connection-per-instance server is
+    credited with two connections."""
+    born = {e["id"] for e in tr if e["ev"] == "instance_birth"}
+    per_instance = {}
+    for a in (e for e in tr if e["ev"] == "attempt" and e["outcome"] == "ok"):
+        assert "instance" in a, a
+        if a["instance"] is not None:
+            assert a["instance"] in born, a
+            per_instance[a["instance"]] = per_instance.get(a["instance"], 0) + 1
+    assert all(n <= 1 for n in per_instance.values()), per_instance
+
+
+def test_npipe_attempts_credited_by_evidence(seed_run):
+    assert_attempts_credited_by_evidence(seed_run.trace(NPIPE))
+    assert_attempts_credited_by_evidence(seed_run.trace("heirloom-close-before-create"))
