@@ -402,3 +402,24 @@ def assert_attempts_credited_by_evidence(tr):
 def test_npipe_attempts_credited_by_evidence(seed_run):
     assert_attempts_credited_by_evidence(seed_run.trace(NPIPE))
     assert_attempts_credited_by_evidence(seed_run.trace("heirloom-close-before-create"))
+
+
+def test_overlapped_server_connections_credited_to_their_instances(pipefault, win32,
+                                                                   run_pipefault, tmp_path):
+    """A server whose connects complete later (FILE_FLAG_OVERLAPPED,
+    GetOverlappedResult): every admitted attempt is credited, by the agent's
+    evidence, to its own instance."""
+    with open(os.path.join(SUITE, "sd-every-close-before-create.yaml")) as f:
+        text = f.read()
+    text = text.replace("name: sd-every-close-before-create", "name: overlapped-sd-every")
+    text = text.replace("fixture: sd_every", "fixture: overlapped_listener")
+    path = tmp_path / "overlapped.yaml"
+    path.write_text(text)
+    run = run_pipefault(str(path))
+    s = run.scenario("overlapped-sd-every")
+    assert s["verdict"] == "pass", (s["reason"], s["expectations"])
+    tr = run.trace(s["name"])
+    ok = [a for a in tr if a["ev"] == "attempt" and a["outcome"] == "ok"]
+    assert ok, tr
+    assert all(a["instance"] is not None for a in ok), ok
+    assert_attempts_credited_by_evidence(tr)
