@@ -423,3 +423,20 @@ def test_overlapped_server_connections_credited_to_their_instances(pipefault, wi
     assert ok, tr
     assert all(a["instance"] is not None for a in ok), ok
     assert_attempts_credited_by_evidence(tr)
+
+
+def test_server_using_unseen_pipe_handles_is_an_error(pipefault, win32, run_pipefault,
+                                                      tmp_path):
+    """A server that accepts on a pipe handle pipefault never saw created (a
+    DuplicateHandle copy) gets no verdict: the run says why it cannot judge."""
+    with open(os.path.join(SUITE, "sd-every-close-before-create.yaml")) as f:
+        text = f.read()
+    text = text.replace("name: sd-every-close-before-create", "name: unseen-handles")
+    text = text.replace("fixture: sd_every", "fixture: duplicate_listener")
+    path = tmp_path / "unseen.yaml"
+    path.write_text(text)
+    run = run_pipefault(str(path))
+    s = run.scenario("unseen-handles")
+    assert s["verdict"] == "error", (s["verdict"], s["reason"])
+    assert "did not see created (ConnectNamedPipe on pipe handle" in s["reason"], s["reason"]
+    assert "pipefault cannot judge this server" in s["reason"], s["reason"]
