@@ -382,3 +382,61 @@ def test_go_server_is_seen_through_getprocaddress(pipefault, win32, run_pipefaul
     assert inst[1]["birth_class"] == "default" and inst[1]["created_name"] is True
     calls = {e["name"] for e in run.trace(s["name"]) if e["ev"] == "syscall"}
     assert {"CreateNamedPipeW", "ConnectNamedPipe", "CloseHandle"} <= calls
+    assert_attempts_credited_by_evidence(run.trace(s["name"]))
+
+
+def assert_attempts_credited_by_evidence(tr):
+    """Every admitted attempt names a born instance or is explicitly unknown
+    (null), and no instance of a one-connection-per-instance server is
+    credited with two connections."""
+    born = {e["id"] for e in tr if e["ev"] == "instance_birth"}
+    per_instance = {}
+    for a in (e for e in tr if e["ev"] == "attempt" and e["outcome"] == "ok"):
+        assert "instance" in a, a
+        if a["instance"] is not None:
+            assert a["instance"] in born, a
+            per_instance[a["instance"]] = per_instance.get(a["instance"], 0) + 1
+    assert all(n <= 1 for n in per_instance.values()), per_instance
+
+
+def test_npipe_attempts_credited_by_evidence(seed_run):
+    assert_attempts_credited_by_evidence(seed_run.trace(NPIPE))
+    assert_attempts_credited_by_evidence(seed_run.trace("heirloom-close-before-create"))
+
+
+def test_overlapped_server_connections_credited_to_their_instances(pipefault, win32,
+                                                                   run_pipefault, tmp_path):
+    """A server whose connects complete later (FILE_FLAG_OVERLAPPED,
+    GetOverlappedResult): every admitted attempt is credited, by the agent's
+    evidence, to its own instance."""
+    with open(os.path.join(SUITE, "sd-every-close-before-create.yaml")) as f:
+        text = f.read()
+    text = text.replace("name: sd-every-close-before-create", "name: overlapped-sd-every")
+    text = text.replace("fixture: sd_every", "fixture: overlapped_listener")
+    path = tmp_path / "overlapped.yaml"
+    path.write_text(text)
+    run = run_pipefault(str(path))
+    s = run.scenario("overlapped-sd-every")
+    assert s["verdict"] == "pass", (s["reason"], s["expectations"])
+    tr = run.trace(s["name"])
+    ok = [a for a in tr if a["ev"] == "attempt" and a["outcome"] == "ok"]
+    assert ok, tr
+    assert all(a["instance"] is not None for a in ok), ok
+    assert_attempts_credited_by_evidence(tr)
+
+
+def test_server_using_unseen_pipe_handles_is_an_error(pipefault, win32, run_pipefault,
+                                                      tmp_path):
+    """A server that accepts on a pipe handle pipefault never saw created (a
+    DuplicateHandle copy) gets no verdict: the run says why it cannot judge."""
+    with open(os.path.join(SUITE, "sd-every-close-before-create.yaml")) as f:
+        text = f.read()
+    text = text.replace("name: sd-every-close-before-create", "name: unseen-handles")
+    text = text.replace("fixture: sd_every", "fixture: duplicate_listener")
+    path = tmp_path / "unseen.yaml"
+    path.write_text(text)
+    run = run_pipefault(str(path))
+    s = run.scenario("unseen-handles")
+    assert s["verdict"] == "error", (s["verdict"], s["reason"])
+    assert "did not see created (ConnectNamedPipe on pipe handle" in s["reason"], s["reason"]
+    assert "pipefault cannot judge this server" in s["reason"], s["reason"]

@@ -70,6 +70,17 @@ static int next_hold_id;
  * hooked name) must pass straight through. */
 static _Thread_local int depth;
 
+/* Overlapped ConnectNamedPipe calls still pending: the OVERLAPPED the server
+ * passed names the instance when the completion is collected. */
+struct pending_connect {
+    LPOVERLAPPED ov;
+    HANDLE h;
+    int id;
+};
+#define MAX_PENDING 256
+static struct pending_connect pending[MAX_PENDING];
+static size_t npending;
+
 /* ---- real functions --------------------------------------------------- */
 
 typedef HANDLE (WINAPI *create_w_fn)(LPCWSTR, DWORD, DWORD, DWORD, DWORD, DWORD, DWORD,
@@ -77,6 +88,7 @@ typedef HANDLE (WINAPI *create_w_fn)(LPCWSTR, DWORD, DWORD, DWORD, DWORD, DWORD,
 typedef HANDLE (WINAPI *create_a_fn)(LPCSTR, DWORD, DWORD, DWORD, DWORD, DWORD, DWORD,
                                      LPSECURITY_ATTRIBUTES);
 typedef BOOL (WINAPI *connect_fn)(HANDLE, LPOVERLAPPED);
+typedef BOOL (WINAPI *overlapped_result_fn)(HANDLE, LPOVERLAPPED, LPDWORD, BOOL);
 typedef BOOL (WINAPI *handle_fn)(HANDLE);
 typedef DWORD (WINAPI *set_security_info_fn)(HANDLE, SE_OBJECT_TYPE, SECURITY_INFORMATION,
                                              PSID, PSID, PACL, PACL);
@@ -91,6 +103,7 @@ typedef HMODULE (WINAPI *load_ex_a_fn)(LPCSTR, HANDLE, DWORD);
 static create_w_fn real_CreateNamedPipeW;
 static create_a_fn real_CreateNamedPipeA;
 static connect_fn real_ConnectNamedPipe;
+static overlapped_result_fn real_GetOverlappedResult;
 static handle_fn real_DisconnectNamedPipe;
 static handle_fn real_CloseHandle;
 static set_security_info_fn real_SetSecurityInfo;
@@ -257,6 +270,71 @@ static void record_connected(HANDLE h, int id)
     pfw_json_int(&j, "id", id);
     pfw_json_int(&j, "client_pid", (int64_t)pid);
     send_line(&j);
+}
+
+/* A server-end pipe handle the agent never saw created: the run cannot
+ * attribute anything on it, so the host turns this into the run's error. */
+static void report_unseen(HANDLE h, const char *fn)
+{
+    DWORD flags = 0;
+    if (!GetNamedPipeInfo(h, &flags, NULL, NULL, NULL) || !(flags & PIPE_SERVER_END))
+        return;
+    char how[128];
+    snprintf(how, sizeof how, "%s on pipe handle %p", fn, (void *)h);
+    struct pfw_json j;
+    begin_event(&j, "unseen_instance");
+    pfw_json_int(&j, "handle", (int64_t)(intptr_t)h);
+    pfw_json_str(&j, "how", how);
+    send_line(&j);
+}
+
+static void remember_pending(LPOVERLAPPED ov, HANDLE h, int id)
+{
+    EnterCriticalSection(&state_lock);
+    size_t i = 0;
+    while (i < npending && pending[i].ov != ov)
+        i++;
+    if (i == npending && npending < MAX_PENDING)
+        npending++;
+    if (i < npending) {
+        pending[i].ov = ov;
+        pending[i].h = h;
+        pending[i].id = id;
+    } else {
+        fprintf(stderr, "pipefault agent: more than %d pending connects; "
+                "their instances stay unknown\n", MAX_PENDING);
+    }
+    LeaveCriticalSection(&state_lock);
+}
+
+/* The completion of a pending overlapped connect was collected: the
+ * instance it was started on is connected now. */
+static void completed(LPOVERLAPPED ov)
+{
+    HANDLE h = NULL;
+    int id = 0;
+    EnterCriticalSection(&state_lock);
+    for (size_t i = 0; i < npending; i++)
+        if (pending[i].ov == ov) {
+            h = pending[i].h;
+            id = pending[i].id;
+            pending[i] = pending[--npending];
+            break;
+        }
+    LeaveCriticalSection(&state_lock);
+    if (id)
+        record_connected(h, id);
+}
+
+static void forget_pending(HANDLE h)
+{
+    EnterCriticalSection(&state_lock);
+    for (size_t i = 0; i < npending;)
+        if (pending[i].h == h)
+            pending[i] = pending[--npending];
+        else
+            i++;
+    LeaveCriticalSection(&state_lock);
 }
 
 static void record_call(enum pf_fault_op op, const char *name, const wchar_t *path,
@@ -469,8 +547,11 @@ static HANDLE WINAPI hook_CreateNamedPipeA(LPCSTR name, DWORD open, DWORD pipe, 
 static BOOL WINAPI hook_ConnectNamedPipe(HANDLE h, LPOVERLAPPED ov)
 {
     int id = depth ? 0 : instance_id(h);
-    if (!id)
+    if (!id) {
+        if (!depth)
+            report_unseen(h, "ConnectNamedPipe");
         return real_ConnectNamedPipe(h, ov);
+    }
     depth++;
     record_call(PF_OP_ACCEPT, "ConnectNamedPipe", NULL, h, id);
     DWORD fail = run_faults(PF_OP_ACCEPT, PF_PHASE_BEFORE, id);
@@ -486,6 +567,8 @@ static BOOL WINAPI hook_ConnectNamedPipe(HANDLE h, LPOVERLAPPED ov)
         err = GetLastError();
         if (ok || err == ERROR_PIPE_CONNECTED)
             record_connected(h, id);
+        else if (ov && err == ERROR_IO_PENDING)
+            remember_pending(ov, h, id);
         DWORD after = run_faults(PF_OP_ACCEPT, PF_PHASE_AFTER, id);
         if (after) {
             ok = FALSE;
@@ -512,6 +595,8 @@ static BOOL close_like(HANDLE h, const char *fn, handle_fn real, bool removes)
         err = GetLastError();
         if (ok && removes)
             record_removed(h);
+        if (ok)
+            forget_pending(h);
         DWORD after = run_faults(PF_OP_CLOSE, PF_PHASE_AFTER, id);
         if (after) {
             ok = FALSE;
@@ -581,6 +666,19 @@ static BOOL WINAPI hook_SetKernelObjectSecurity(HANDLE h, SECURITY_INFORMATION s
     return ok;
 }
 
+static BOOL WINAPI hook_GetOverlappedResult(HANDLE h, LPOVERLAPPED ov, LPDWORD n, BOOL wait)
+{
+    BOOL ok = real_GetOverlappedResult(h, ov, n, wait);
+    if (ok && ov && !depth) {
+        DWORD err = GetLastError();
+        depth++;
+        completed(ov);
+        depth--;
+        SetLastError(err);
+    }
+    return ok;
+}
+
 /* Go (syscall.NewLazyDLL) and other run-time resolvers get the hook. */
 static FARPROC WINAPI hook_GetProcAddress(HMODULE m, LPCSTR name)
 {
@@ -627,6 +725,7 @@ static struct pfw_hook hook_table[] = {
     HOOK("kernel32.dll", CreateNamedPipeA),
     HOOK("kernel32.dll", ConnectNamedPipe),
     HOOK("kernel32.dll", DisconnectNamedPipe),
+    HOOK("kernel32.dll", GetOverlappedResult),
     HOOK("kernel32.dll", CloseHandle),
     HOOK("advapi32.dll", SetKernelObjectSecurity),
     HOOK("advapi32.dll", SetSecurityInfo),

@@ -59,10 +59,21 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
             i++;
         if (i == wr->nconn_of && wr->nconn_of < MAX_CLIENTS)
             wr->nconn_of++;
+        /* A second connection of one client process before its attempt
+         * ended cannot be told apart: neither is credited (id -1). */
         if (i < wr->nconn_of) {
+            bool again = wr->conn_of[i].client_pid == pid;
             wr->conn_of[i].client_pid = pid;
-            wr->conn_of[i].id = (int)pf_json_int(ev, "id", 0);
+            wr->conn_of[i].id = again ? -1 : (int)pf_json_int(ev, "id", 0);
         }
+        return;
+    }
+    if (!strcmp(name, "unseen_instance")) {
+        const char *how = pf_json_str(ev, "how");
+        if (!wr->run->error[0])
+            snprintf(wr->run->error, sizeof wr->run->error,
+                     "the server uses pipe handles pipefault did not see created (%.200s); "
+                     "pipefault cannot judge this server", how ? how : "?");
         return;
     }
     int64_t t = to_trace(wr, c, pf_json_int(ev, "qpc_ns", 0));
@@ -98,7 +109,9 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
         int64_t pid = pf_json_int(ev, "pid", -1);
         for (size_t i = 0; i < wr->nconn_of; i++)
             if (wr->conn_of[i].client_pid == pid) {
-                json_object_object_add(f, "instance", json_object_new_int(wr->conn_of[i].id));
+                if (wr->conn_of[i].id > 0)
+                    json_object_object_add(f, "instance",
+                                           json_object_new_int(wr->conn_of[i].id));
                 wr->conn_of[i].client_pid = -1;  /* one attempt per connection */
             }
     }
