@@ -19,6 +19,8 @@ EXPECTED_FAILURES = {
     "chmod-before-listen": set(),
     "fifo-chmod": {"birth_intended", "intended_before_accept"},
     "recreate-on-error": {"intended_before_accept", "allowed_never_denied"},
+    "rename-into-place": {"intended_before_accept", "others_never_admitted"},
+    "rename-into-place-secured": set(),
     "umask-bind": set(),
 }
 
@@ -122,6 +124,35 @@ def test_mallory_admitted_in_window(suite_run):
     assert inst["admitted"].get("mallory", 0) >= 1
     detail = suite_run.expectation("chmod-after-listen-admits-mallory", "others_never_admitted")["detail"]
     assert "mallory (not allowed) was admitted" in detail and "default permissions (0777" in detail
+
+
+def test_rename_into_place_is_one_instance_accepting_from_its_listen(suite_run):
+    s = suite_run.scenario("rename-into-place")
+    assert len(s["instances"]) == 1
+    inst = s["instances"][0]
+    assert inst["birth"]["mode"] == "0777"
+    assert inst["birth_class"] == "default"
+    assert inst["class_at_first_accept"] == "default"
+    assert inst["accepting_evidence"] == "listen"
+    # listen() ran under the temporary name, before the rename and the chown
+    trace = suite_run.trace("rename-into-place")
+    listen = next(e for e in trace if e["ev"] == "syscall" and e["op"] == "listen")
+    rename = next(e for e in trace if e["ev"] == "syscall" and e["op"] == "rename")
+    birth = next(e for e in trace if e["ev"] == "instance_birth")
+    assert listen["path"].endswith(".tmp") and listen["t"] < rename["t"]
+    assert listen["t"] <= inst["accepting_ns"] < rename["t"]
+    assert birth["created_as"] == listen["path"] and birth["endpoint_t"] > rename["t"]
+    assert birth["key"] == inst["key"]
+    detail = suite_run.expectation("rename-into-place", "intended_before_accept")["detail"]
+    ms = inst["accepting_ns"] / 1e6
+    assert "instance #1 started accepting (listen, at %.3f ms)" % ms in detail, detail
+
+
+def test_rename_into_place_secured_accepts_only_intended(suite_run):
+    inst = suite_run.scenario("rename-into-place-secured")["instances"][0]
+    assert inst["birth_class"] == "default"          # born from the umask, under its temp name
+    assert inst["class_at_first_accept"] == "intended"
+    assert inst["accepting_evidence"] == "listen"
 
 
 def test_results_schema(suite_run):
