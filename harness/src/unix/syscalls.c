@@ -9,6 +9,8 @@
  */
 #include "syscalls.h"
 
+#include "../util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -276,29 +278,25 @@ static void resolve(pid_t tid, int dirfd, const char *rel, char *out,
 
 void pf_sc_bindings_free(struct pf_sc_bindings *b)
 {
-    for (size_t i = 0; i < sizeof b->v / sizeof b->v[0]; i++) {
+    for (size_t i = 0; i < b->n; i++) {
         free(b->v[i].given);
         free(b->v[i].path);
     }
+    free(b->v);
     memset(b, 0, sizeof *b);
 }
 
 static void remember_binding(struct pf_sc_bindings *b, unsigned long ino,
                              const char *given, const char *path)
 {
-    struct pf_sc_binding *e = &b->v[b->next];
-    char *g = strdup(given), *p = strdup(path);
-    if (!g || !p) {
-        free(g);
-        free(p);
-        return;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 16;
+        b->v = pf_xreallocarray(b->v, b->cap, sizeof *b->v);
     }
-    free(e->given);
-    free(e->path);
+    struct pf_sc_binding *e = &b->v[b->n++];
     e->ino = ino;
-    e->given = g;
-    e->path = p;
-    b->next = (b->next + 1) % (sizeof b->v / sizeof b->v[0]);
+    e->given = pf_xstrdup(given);
+    e->path = pf_xstrdup(path);
 }
 
 /* The absolute path of a socket whose /proc/net/unix name is relative:
@@ -309,20 +307,16 @@ static void absolute_socket_path(pid_t tid, unsigned long ino,
                                  const char *name, struct pf_sc_bindings *b,
                                  char *out, size_t size)
 {
-    const size_t n = sizeof b->v / sizeof b->v[0];
-    for (size_t i = 0; i < n; i++)
-        if (b->v[i].path && b->v[i].ino == ino &&
-            strcmp(b->v[i].given, name) == 0) {
+    for (size_t i = b->n; i-- > 0;)
+        if (b->v[i].ino == ino && strcmp(b->v[i].given, name) == 0) {
             snprintf(out, size, "%s", b->v[i].path);
             return;
         }
-    for (size_t k = 1; k <= n; k++) {
-        const struct pf_sc_binding *e = &b->v[(b->next + n - k) % n];
-        if (e->path && strcmp(e->given, name) == 0) {
-            snprintf(out, size, "%s", e->path);
+    for (size_t i = b->n; i-- > 0;)
+        if (strcmp(b->v[i].given, name) == 0) {
+            snprintf(out, size, "%s", b->v[i].path);
             return;
         }
-    }
     resolve(tid, AT_FDCWD, name, out, size);
 }
 
@@ -347,9 +341,8 @@ static void fd_path(pid_t tid, int fd, struct pf_sc_bindings *b, char *out,
         /* A socket we saw bound: its address cannot have changed (a socket
          * binds once), and socket inode numbers are not reused within a
          * run. This spares a scan of /proc/net/unix on every accept. */
-        const size_t n = sizeof b->v / sizeof b->v[0];
-        for (size_t i = 0; i < n; i++)
-            if (b->v[i].path && b->v[i].ino == ino) {
+        for (size_t i = b->n; i-- > 0;)
+            if (b->v[i].ino == ino) {
                 snprintf(out, size, "%s", b->v[i].path);
                 return;
             }

@@ -32,8 +32,8 @@ struct pf_sc_binding {
     char *path;             /* resolved absolute path */
 };
 struct pf_sc_bindings {
-    struct pf_sc_binding v[64];   /* a ring: the oldest is overwritten */
-    size_t next;
+    struct pf_sc_binding *v;      /* in order of bind; grows */
+    size_t n, cap;
 };
 void pf_sc_bindings_free(struct pf_sc_bindings *b);
 
