@@ -21,6 +21,7 @@ EXPECTED_FAILURES = {
     "recreate-on-error": {"intended_before_accept", "allowed_never_denied"},
     "rename-into-place": {"intended_before_accept", "others_never_admitted"},
     "rename-into-place-secured": set(),
+    "service-group": set(),
     "umask-bind": set(),
 }
 
@@ -153,6 +154,20 @@ def test_rename_into_place_secured_accepts_only_intended(suite_run):
     assert inst["birth_class"] == "default"          # born from the umask, under its temp name
     assert inst["class_at_first_accept"] == "intended"
     assert inst["accepting_evidence"] == "listen"
+
+
+def test_service_group_default_is_the_creators(suite_run):
+    trace = suite_run.trace("service-group")
+    ops = next(e for e in trace if e["ev"] == "account" and e["name"] == "alice")["groups"][0]
+    platform = next(e for e in trace if e["ev"] == "platform")
+    birth = next(e for e in trace if e["ev"] == "instance_birth")
+    assert birth["default_evidence"] == "creator"
+    d = birth["default"]
+    assert (d["mode"], d["uid"], d["group"]) == ("0755", 0, ops)
+    # born exactly as the kernel makes it for this creator, not root:root
+    assert {k: birth["perm"][k] for k in ("mode", "uid", "gid")} == \
+        {k: d[k] for k in ("mode", "uid", "gid")}
+    assert platform["default"]["gid"] != d["gid"]
 
 
 def test_results_schema(suite_run):
