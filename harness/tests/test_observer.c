@@ -385,6 +385,31 @@ START_TEST(thousands_of_instances_then_an_open_one_is_recorded)
 }
 END_TEST
 
+START_TEST(temp_name_deleted_is_forgotten)
+{
+    /* A FIFO made and removed under another name never becomes an
+     * instance, even if the endpoint later gets its inode number back. */
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s/ep.fifo.tmp", dir);
+    mode_t old = umask(0);
+    ck_assert_int_eq(mkfifo(tmp, 0777), 0);
+    umask(old);
+    pf_observer_drain(&obs, false);
+    ck_assert_uint_eq(obs.ncand, 1);
+    ck_assert_int_eq(unlink(tmp), 0);
+    pf_observer_drain(&obs, false);
+    ck_assert_uint_eq(obs.ncand, 0);
+    make_fifo(0600, 0);
+    pf_observer_drain(&obs, false);
+    json_object *b = events("instance_birth");
+    ck_assert_int_eq(json_object_array_length(b), 1);
+    json_object *birth = json_object_array_get_idx(b, 0);
+    ck_assert_str_eq(field(birth, "perm", "mode"), "0600");
+    ck_assert_ptr_null(field(birth, "created_as", NULL));
+    json_object_put(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("observer");
@@ -400,6 +425,7 @@ int main(void)
     tcase_add_test(tc, default_is_the_creators_under_the_starting_umask);
     tcase_add_test(tc, default_of_a_birth_seen_only_by_inotify_is_the_servers);
     tcase_add_test(tc, thousands_of_instances_then_an_open_one_is_recorded);
+    tcase_add_test(tc, temp_name_deleted_is_forgotten);
     suite_add_tcase(s, tc);
     return pf_check_run(s);
 }

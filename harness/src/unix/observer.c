@@ -99,6 +99,7 @@ void pf_observer_set_server(struct pf_observer *o, pid_t pid)
 static void free_candidate(struct pf_candidate *c)
 {
     free(c->created_as);
+    free(c->name);
     json_object_put(c->history);
     json_object_put(c->deflt);
 }
@@ -381,7 +382,12 @@ static void candidate_seen(struct pf_observer *o, const char *name, const char *
     if (!perm)
         return;
     struct pf_instance_rec *cur = rec(o, o->current);
-    if ((cur && cur->dev == dev && cur->ino == ino) || candidate_by_key(o, dev, ino)) {
+    struct pf_candidate *known = candidate_by_key(o, dev, ino);
+    if (known) {
+        free(known->name);        /* moved within the directory */
+        known->name = pf_xstrdup(name);
+    }
+    if (known || (cur && cur->dev == dev && cur->ino == ino)) {
         json_object_put(perm);    /* a second name of what we already follow */
         return;
     }
@@ -391,6 +397,7 @@ static void candidate_seen(struct pf_observer *o, const char *name, const char *
     c->dev = dev;
     c->ino = ino;
     c->created_as = pf_xasprintf("%s/%s", o->dir, name);
+    c->name = pf_xstrdup(name);
     c->history = json_object_new_array();
     c->accepting_t = -1;
     json_object *actual;
@@ -423,6 +430,15 @@ static void candidate_attrib(struct pf_observer *o, const char *name, const char
         return;
     }
     history_add(c->history, pf_trace_now(o->trace), perm, evidence);
+}
+
+/* dir/name was deleted: a candidate known by that name is gone (its inode
+ * number may be handed out again). */
+static void candidate_deleted(struct pf_observer *o, const char *name)
+{
+    for (size_t i = o->ncand; i-- > 0;)
+        if (!strcmp(o->cand[i].name, name))
+            drop_candidate(o, &o->cand[i]);
 }
 
 /* A candidate landed on the endpoint name: it becomes an instance with
@@ -546,6 +562,8 @@ void pf_observer_drain(struct pf_observer *o, bool exact)
                                    attrib_queued(ie->name, p, buf + n));
                 else if (ie->mask & IN_ATTRIB)
                     candidate_attrib(o, ie->name, evidence);
+                else if (ie->mask & IN_DELETE)
+                    candidate_deleted(o, ie->name);
                 continue;
             }
             if (ie->mask & (IN_DELETE | IN_MOVED_FROM)) {

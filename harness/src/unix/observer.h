@@ -34,6 +34,7 @@ struct pf_candidate {
     dev_t dev;
     ino_t ino;
     char *created_as;          /* absolute path it was first seen under */
+    char *name;                /* its latest name in the directory */
     json_object *history;      /* [{t, perm, evidence}], the first is its birth */
     json_object *deflt;        /* its `default` perm */
     const char *default_evidence;
