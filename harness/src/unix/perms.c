@@ -48,7 +48,8 @@ json_object *pf_acl_named_entries(const char *acl_text)
             names[n++] = e;
         }
     }
-    qsort(names, n, sizeof names[0], cmp_str);
+    if (n > 1)
+        qsort(names, n, sizeof names[0], cmp_str);
     for (size_t i = 0; i < n; i++)
         json_object_array_add(arr, json_object_new_string(names[i]));
     free(names);
