@@ -41,6 +41,11 @@ struct seen {
     int instance;
     int64_t t_observe, t_proceed;   /* when the hooks saw it; 0 never */
     int mode_at_proceed;            /* the endpoint's mode then, -1 none */
+    bool creds_known, node_known;
+    uid_t fsuid;
+    gid_t fsgid;
+    dev_t node_dev;
+    ino_t node_ino;
 };
 
 struct run {
@@ -79,6 +84,12 @@ static int stub_observe(void *ctx, const struct pf_sc_event *e)
         s->t_observe = pf_clock_ns();
         s->t_proceed = 0;
         s->mode_at_proceed = -1;
+        s->creds_known = e->creds_known;
+        s->fsuid = e->fsuid;
+        s->fsgid = e->fsgid;
+        s->node_known = e->node_known;
+        s->node_dev = e->node_dev;
+        s->node_ino = e->node_ino;
     }
     if (strcmp(e->path, r->endpoint) != 0)
         return -1;
@@ -603,6 +614,40 @@ START_TEST(other_paths_are_not_traced_or_faulted)
 }
 END_TEST
 
+/* At bind the creator's fsuid/fsgid are read from the stopped thread; at
+ * listen, the file the socket is bound to, whatever its name is now. */
+START_TEST(creator_credentials_and_listener_file)
+{
+    struct run r;
+    run_init(&r, "sock");
+    ck_assert_int_eq(chmod(base_dir, 0711), 0);
+    ck_assert_int_eq(chmod(r.dir, 0777), 0);
+    char *argv[] = { PF_SV_PROG, "chdir", r.dir, "creds", "65534", "4242",
+                     "bind", "sock.tmp", "rename", "sock.tmp", "sock", "listen", NULL };
+    run_start(&r, argv);
+    run_wait_exit(&r);
+    ck_assert_int_eq(out_field(&r, "creds", 1, "errno"), 0);
+    ck_assert_int_eq(out_field(&r, "listen", 1, "errno"), 0);
+    const struct seen *b = seen_op(&r, "bind", 1);
+    ck_assert_ptr_nonnull(b);
+    ck_assert(b->creds_known);
+    ck_assert_int_eq(b->fsuid, 65534);
+    ck_assert_int_eq(b->fsgid, 4242);
+    const struct seen *l = seen_op(&r, "listen", 1);
+    ck_assert_ptr_nonnull(l);
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s/sock.tmp", r.dir);
+    ck_assert_str_eq(l->path, tmp);          /* the name it was bound under */
+    ck_assert(l->node_known);                /* ... and the file it is now */
+    struct stat st;
+    ck_assert_int_eq(lstat(r.endpoint, &st), 0);
+    ck_assert_uint_eq(l->node_dev, st.st_dev);
+    ck_assert_uint_eq(l->node_ino, st.st_ino);
+    ck_assert(!l->creds_known);
+    run_end(&r);
+}
+END_TEST
+
 START_TEST(thread_and_fork_report_pid_and_tid)
 {
     struct run r;
@@ -840,6 +885,7 @@ static Suite *supervisor_suite(void)
     tcase_add_test(tc, when_selects_occurrence);
     tcase_add_test(tc, other_paths_are_not_traced_or_faulted);
     tcase_add_test(tc, thread_and_fork_report_pid_and_tid);
+    tcase_add_test(tc, creator_credentials_and_listener_file);
     tcase_add_test(tc, fd_abstract_fifo_unlink_rename_paths);
     tcase_add_test(tc, after_applies_at_next_endpoint_call);
     tcase_add_test(tc, after_lapses_when_no_next_call);

@@ -140,6 +140,7 @@ static int setup(struct linux_run *lr)
         return -2;
     }
     lr->obs.umask_ = (mode_t)sc->server.umask;
+    lr->obs.start_umask = (mode_t)sc->server.umask;
 
     /* What this run holds as intended and as default. */
     json_object *intended = intended_reference(lr, err, sizeof err);
@@ -213,6 +214,8 @@ static int start_server(struct linux_run *lr)
         return -2;
     }
     pf_supervisor_set_server(lr->sup, lr->server.pid);
+    /* The filter is installed: the server runs with its own credentials. */
+    pf_observer_set_server(&lr->obs, lr->server.pid);
     json_object *argv = json_object_new_array();
     for (size_t i = 0; i < lr->plan.argc; i++)
         json_object_array_add(argv, json_object_new_string(lr->plan.argv[i]));

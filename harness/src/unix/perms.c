@@ -19,6 +19,8 @@
 #include <sys/acl.h>
 #include <sys/stat.h>
 
+#include "../util.h"
+
 void pf_mode_string(mode_t mode, char out[8])
 {
     snprintf(out, 8, "%04o", (unsigned)(mode & 07777));
@@ -34,19 +36,23 @@ json_object *pf_acl_named_entries(const char *acl_text)
     json_object *arr = json_object_new_array();
     if (!acl_text)
         return arr;
-    char *copy = strdup(acl_text);
-    char *names[256];
+    char *copy = pf_xstrdup(acl_text);
+    char **names = NULL;
     size_t n = 0;
-    for (char *save = NULL, *e = strtok_r(copy, ",\n", &save); e && n < 256;
+    for (char *save = NULL, *e = strtok_r(copy, ",\n", &save); e;
          e = strtok_r(NULL, ",\n", &save)) {
         /* "user:NAME:rwx" or "group:NAME:rwx"; base entries have NAME empty. */
         char *c1 = strchr(e, ':');
-        if (c1 && c1[1] != ':' && (!strncmp(e, "user:", 5) || !strncmp(e, "group:", 6)))
+        if (c1 && c1[1] != ':' && (!strncmp(e, "user:", 5) || !strncmp(e, "group:", 6))) {
+            names = pf_xreallocarray(names, n + 1, sizeof *names);
             names[n++] = e;
+        }
     }
-    qsort(names, n, sizeof names[0], cmp_str);
+    if (n > 1)
+        qsort(names, n, sizeof names[0], cmp_str);
     for (size_t i = 0; i < n; i++)
         json_object_array_add(arr, json_object_new_string(names[i]));
+    free(names);
     free(copy);
     return arr;
 }
@@ -59,7 +65,7 @@ static char *extended_acl_text(acl_t acl)
     char *t = acl_to_any_text(acl, NULL, ',', 0);
     if (!t)
         return NULL;
-    char *copy = strdup(t);
+    char *copy = pf_xstrdup(t);
     acl_free(t);
     return copy;
 }
@@ -148,10 +154,10 @@ static mode_t apply_mode_to_acl(acl_t acl, mode_t mode)
     return result;
 }
 
-json_object *pf_perm_default(const char *dir, bool is_socket, mode_t umask_,
-                             uid_t uid, gid_t gid)
+json_object *pf_perm_for_create(const char *dir, bool is_socket, mode_t create,
+                                mode_t umask_, uid_t uid, gid_t gid)
 {
-    mode_t create = is_socket ? 0777 : 0666;
+    create &= 07777;
     struct stat dst;
     if (stat(dir, &dst) == 0 && (dst.st_mode & S_ISGID))
         gid = dst.st_gid;   /* setgid directories hand their group down */
@@ -170,4 +176,10 @@ json_object *pf_perm_default(const char *dir, bool is_socket, mode_t umask_,
     if (def)
         acl_free(def);
     return perm_object(create & ~umask_, uid, gid, NULL);
+}
+
+json_object *pf_perm_default(const char *dir, bool is_socket, mode_t umask_,
+                             uid_t uid, gid_t gid)
+{
+    return pf_perm_for_create(dir, is_socket, is_socket ? 0777 : 0666, umask_, uid, gid);
 }

@@ -15,8 +15,17 @@
 /* Reads path's permissions (lstat + ACL). NULL with errno if it is gone. */
 json_object *pf_perm_read(const char *path, dev_t *dev, ino_t *ino);
 
+/* The perm the kernel gives a new socket (bind) or FIFO (mknod) in `dir`
+ * created with mode `create` by a thread with fsuid `uid`, fsgid `gid` and
+ * umask `umask_`: the group is dir's when dir is setgid; dir's default
+ * ACL, if any, is inherited and capped by the create mode (and, for a
+ * socket, by the umask too: af_unix applies it itself). */
+json_object *pf_perm_for_create(const char *dir, bool is_socket, mode_t create,
+                                mode_t umask_, uid_t uid, gid_t gid);
+
 /* The perm a new inode of this kind gets in `dir` when the server does
- * nothing: from the create mode, the umask and dir's default ACL. */
+ * nothing special: created with 0777 (socket) or 0666 (FIFO, what mkfifo
+ * users pass) under `umask_`, see pf_perm_for_create. */
 json_object *pf_perm_default(const char *dir, bool is_socket, mode_t umask_,
                              uid_t uid, gid_t gid);
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../faults.h"
+#include "../util.h"
 #include "syscalls.h"
 
 /* One fault applied to one parked call. */
@@ -341,12 +342,7 @@ static void decide(struct pf_supervisor *s, struct pending *p)
         /* `after` with `fail` never gets here: the call would have run by
          * the time its thread can next be stopped, so the scenario loader
          * refuses the combination. */
-        struct armed *a = calloc(1, sizeof *a);
-        if (!a) {
-            s->states[i].fired--;
-            emit_fault(s, &w, i, "skipped", 0, "out-of-memory");
-            continue;
-        }
+        struct armed *a = pf_xcalloc(1, sizeof *a);
         a->pid = p->pid;
         a->tid = p->tid;
         a->rule = i;
@@ -408,11 +404,7 @@ static void handle(struct pf_supervisor *s, const struct seccomp_notif *n)
         return;
     }
 
-    struct pf_sc_call *c = malloc(sizeof *c);
-    if (!c) {
-        respond(s, n->id, 0);
-        return;
-    }
+    struct pf_sc_call *c = pf_xmalloc(sizeof *c);
     pf_sc_decode(n, &s->bindings, c);
     /* The arguments were read from memory the thread could have changed
      * (another thread) or lost (killed) meanwhile: trust them only if the
@@ -431,15 +423,8 @@ static void handle(struct pf_supervisor *s, const struct seccomp_notif *n)
 
     /* Room for every rule twice: its `after` fault armed by the previous
      * call and its own decision here. */
-    struct pending *p = calloc(1, sizeof *p);
-    if (p)
-        p->faults = calloc(2 * s->sc->nfaults + 1, sizeof *p->faults);
-    if (!p || !p->faults) {
-        free(p);
-        free(c);
-        respond(s, n->id, 0);
-        return;
-    }
+    struct pending *p = pf_xcalloc(1, sizeof *p);
+    p->faults = pf_xcalloc(2 * s->sc->nfaults + 1, sizeof *p->faults);
     p->id = n->id;
     p->ev = c->ev;
     p->pid = c->ev.pid;
@@ -495,25 +480,21 @@ struct pf_supervisor *pf_supervisor_start(int sock,
     int fd = pf_sc_receive_fd(sock);
     if (fd < 0)
         return NULL;
-    struct pf_supervisor *s = calloc(1, sizeof *s);
-    if (!s)
-        goto fail;
+    struct pf_supervisor *s = pf_xcalloc(1, sizeof *s);
     s->fd = fd;
     s->sc = sc;
     s->trace = trace;
     if (h)
         s->hooks = *h;
-    s->states = calloc(sc->nfaults + 1, sizeof *s->states);
-    if (!s->states || seccomp_notify_alloc(&s->req, &s->resp) != 0)
+    s->states = pf_xcalloc(sc->nfaults + 1, sizeof *s->states);
+    if (seccomp_notify_alloc(&s->req, &s->resp) != 0)
         goto fail;
     for (size_t i = 0; i < sc->nfaults; i++)
         pf_fault_state_init(&s->states[i], seed, i);
     return s;
 fail:
-    if (s) {
-        free(s->states);
-        free(s);
-    }
+    free(s->states);
+    free(s);
     close(fd);
     errno = ENOMEM;
     return NULL;

@@ -27,6 +27,17 @@ struct pf_sc_event {
                                abstract names as "@name" */
     int fd;                 /* fd argument, -1 if none */
     int mode;               /* chmod family / mknod / umask: the mode argument, else -1 */
+    /* create (bind, mknod): the calling thread's fsuid and fsgid, read
+     * while it is stopped, i.e. the owner and group the kernel will give
+     * the new inode (before any setgid directory rule). */
+    bool creds_known;
+    uid_t fsuid;
+    gid_t fsgid;
+    /* listen: the file the socket is bound to, whatever name it has now
+     * (sock_diag UDIAG_SHOW_VFS of the socket). */
+    bool node_known;
+    dev_t node_dev;
+    ino_t node_ino;
 };
 
 struct pf_supervisor_hooks {

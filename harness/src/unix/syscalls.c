@@ -9,6 +9,8 @@
  */
 #include "syscalls.h"
 
+#include "../util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,8 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -271,29 +278,25 @@ static void resolve(pid_t tid, int dirfd, const char *rel, char *out,
 
 void pf_sc_bindings_free(struct pf_sc_bindings *b)
 {
-    for (size_t i = 0; i < sizeof b->v / sizeof b->v[0]; i++) {
+    for (size_t i = 0; i < b->n; i++) {
         free(b->v[i].given);
         free(b->v[i].path);
     }
+    free(b->v);
     memset(b, 0, sizeof *b);
 }
 
 static void remember_binding(struct pf_sc_bindings *b, unsigned long ino,
                              const char *given, const char *path)
 {
-    struct pf_sc_binding *e = &b->v[b->next];
-    char *g = strdup(given), *p = strdup(path);
-    if (!g || !p) {
-        free(g);
-        free(p);
-        return;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 16;
+        b->v = pf_xreallocarray(b->v, b->cap, sizeof *b->v);
     }
-    free(e->given);
-    free(e->path);
+    struct pf_sc_binding *e = &b->v[b->n++];
     e->ino = ino;
-    e->given = g;
-    e->path = p;
-    b->next = (b->next + 1) % (sizeof b->v / sizeof b->v[0]);
+    e->given = pf_xstrdup(given);
+    e->path = pf_xstrdup(path);
 }
 
 /* The absolute path of a socket whose /proc/net/unix name is relative:
@@ -304,20 +307,16 @@ static void absolute_socket_path(pid_t tid, unsigned long ino,
                                  const char *name, struct pf_sc_bindings *b,
                                  char *out, size_t size)
 {
-    const size_t n = sizeof b->v / sizeof b->v[0];
-    for (size_t i = 0; i < n; i++)
-        if (b->v[i].path && b->v[i].ino == ino &&
-            strcmp(b->v[i].given, name) == 0) {
+    for (size_t i = b->n; i-- > 0;)
+        if (b->v[i].ino == ino && strcmp(b->v[i].given, name) == 0) {
             snprintf(out, size, "%s", b->v[i].path);
             return;
         }
-    for (size_t k = 1; k <= n; k++) {
-        const struct pf_sc_binding *e = &b->v[(b->next + n - k) % n];
-        if (e->path && strcmp(e->given, name) == 0) {
-            snprintf(out, size, "%s", e->path);
+    for (size_t i = b->n; i-- > 0;)
+        if (strcmp(b->v[i].given, name) == 0) {
+            snprintf(out, size, "%s", b->v[i].path);
             return;
         }
-    }
     resolve(tid, AT_FDCWD, name, out, size);
 }
 
@@ -342,9 +341,8 @@ static void fd_path(pid_t tid, int fd, struct pf_sc_bindings *b, char *out,
         /* A socket we saw bound: its address cannot have changed (a socket
          * binds once), and socket inode numbers are not reused within a
          * run. This spares a scan of /proc/net/unix on every accept. */
-        const size_t n = sizeof b->v / sizeof b->v[0];
-        for (size_t i = 0; i < n; i++)
-            if (b->v[i].path && b->v[i].ino == ino) {
+        for (size_t i = b->n; i-- > 0;)
+            if (b->v[i].ino == ino) {
                 snprintf(out, size, "%s", b->v[i].path);
                 return;
             }
@@ -413,6 +411,75 @@ static bool acl_xattr(pid_t tid, uint64_t addr)
            strncmp(name, prefix, sizeof prefix - 1) == 0;
 }
 
+bool pf_sc_thread_fscreds(pid_t tid, uid_t *fsuid, gid_t *fsgid)
+{
+    char file[64], line[256];
+    snprintf(file, sizeof file, "/proc/%d/status", (int)tid);
+    FILE *fp = fopen(file, "re");
+    if (!fp)
+        return false;
+    int got = 0;
+    while (got != 3 && fgets(line, sizeof line, fp)) {
+        unsigned long real, eff, saved, fs;
+        if (sscanf(line, "Uid: %lu %lu %lu %lu", &real, &eff, &saved, &fs) == 4) {
+            *fsuid = (uid_t)fs;
+            got |= 1;
+        } else if (sscanf(line, "Gid: %lu %lu %lu %lu", &real, &eff, &saved, &fs) == 4) {
+            *fsgid = (gid_t)fs;
+            got |= 2;
+        }
+    }
+    fclose(fp);
+    return got == 3;
+}
+
+bool pf_sc_socket_node(pid_t tid, int fd, dev_t *dev, ino_t *ino)
+{
+    unsigned long sino;
+    if (!socket_inode(tid, fd, &sino))
+        return false;
+    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl < 0)
+        return false;
+    struct {
+        struct nlmsghdr nlh;
+        struct unix_diag_req req;
+    } msg = {
+        .nlh = { .nlmsg_len = sizeof msg, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                 .nlmsg_flags = NLM_F_REQUEST },
+        .req = { .sdiag_family = AF_UNIX, .udiag_states = (__u32)-1,
+                 .udiag_ino = (__u32)sino, .udiag_show = UDIAG_SHOW_VFS,
+                 .udiag_cookie = { (__u32)-1, (__u32)-1 } },
+    };
+    /* One exact lookup: one reply, small. */
+    long buf[1024];
+    bool found = false;
+    if (send(nl, &msg, sizeof msg, 0) == (ssize_t)sizeof msg) {
+        ssize_t n = recv(nl, buf, sizeof buf, 0);
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; n > 0 && NLMSG_OK(h, (size_t)n);
+             h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+                break;
+            struct unix_diag_msg *m = NLMSG_DATA(h);
+            if (m->udiag_ino != (__u32)sino)
+                continue;
+            int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+            for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, len);
+                 a = RTA_NEXT(a, len)) {
+                if (a->rta_type != UNIX_DIAG_VFS)
+                    continue;
+                struct unix_diag_vfs *v = RTA_DATA(a);
+                /* The kernel's own dev_t: 12 bits major, 20 bits minor. */
+                *dev = makedev(v->udiag_vfs_dev >> 20, v->udiag_vfs_dev & 0xfffff);
+                *ino = (ino_t)v->udiag_vfs_ino;
+                found = true;
+            }
+        }
+    }
+    close(nl);
+    return found;
+}
+
 pid_t pf_sc_tgid(pid_t tid)
 {
     char file[64], line[256];
@@ -477,6 +544,9 @@ void pf_sc_decode(const struct seccomp_notif *n, struct pf_sc_bindings *b,
         ev->mode = (int)(a[e->mode_arg] & 0xFFFFFFFFu);
     int flags = e->flags_arg >= 0 ? (int)a[e->flags_arg] : 0;
 
+    if (e->op == PF_OP_CREATE)
+        ev->creds_known = pf_sc_thread_fscreds(tid, &ev->fsuid, &ev->fsgid);
+
     switch (e->layout) {
     case L_SOCKADDR:
         ev->fd = (int)a[0];
@@ -489,6 +559,11 @@ void pf_sc_decode(const struct seccomp_notif *n, struct pf_sc_bindings *b,
     case L_FD:
         ev->fd = (int)a[0];
         fd_path(tid, ev->fd, b, ev->path, sizeof ev->path);
+        /* A listener may have been bound under another name and renamed or
+         * linked onto the endpoint since: its file, not its bind name,
+         * says which instance starts accepting. */
+        if (e->op == PF_OP_LISTEN)
+            ev->node_known = pf_sc_socket_node(tid, ev->fd, &ev->node_dev, &ev->node_ino);
         break;
     case L_AT:
         path_at(tid, (int)a[0], a[1], flags, b, ev->path, sizeof ev->path);

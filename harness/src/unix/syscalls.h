@@ -32,8 +32,8 @@ struct pf_sc_binding {
     char *path;             /* resolved absolute path */
 };
 struct pf_sc_bindings {
-    struct pf_sc_binding v[64];   /* a ring: the oldest is overwritten */
-    size_t next;
+    struct pf_sc_binding *v;      /* in order of bind; grows */
+    size_t n, cap;
 };
 void pf_sc_bindings_free(struct pf_sc_bindings *b);
 
@@ -53,6 +53,15 @@ int pf_sc_receive_fd(int sock);
  * what cannot be read is left empty ("" / -1). */
 void pf_sc_decode(const struct seccomp_notif *n, struct pf_sc_bindings *b,
                   struct pf_sc_call *call);
+
+/* The fsuid and fsgid of a thread (4th field of Uid:/Gid: in
+ * /proc/TID/status); false if it cannot be read. */
+bool pf_sc_thread_fscreds(pid_t tid, uid_t *fsuid, gid_t *fsgid);
+
+/* The file (dev:ino of the socket inode on disk) that unix socket fd `fd`
+ * of thread `tid` is bound to, through sock_diag UDIAG_SHOW_VFS; false if it
+ * is not a socket bound to a path, or cannot be asked. */
+bool pf_sc_socket_node(pid_t tid, int fd, dev_t *dev, ino_t *ino);
 
 /* Thread group id of a thread, from /proc/TID/status; the tid itself if
  * that cannot be read. */

@@ -9,7 +9,8 @@
  *
  * Operations: chdir DIR | bind PATH | abind NAME | listen | chmod PATH OCTAL |
  * fchmod OCTAL | mkfifo PATH OCTAL | open PATH | close | unlink PATH |
- * rename OLD NEW | thread (next operation runs in a new thread) |
+ * rename OLD NEW | creds UID GID (no supplementary groups, then
+ * setresgid, setresuid) | thread (next operation runs in a new thread) |
  * fork (the rest runs in a child; the parent waits for it) |
  * sigusr1 (from now on SIGUSR1 runs a handler, with SA_RESTART, that
  * prints "signal").
@@ -17,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -95,6 +97,15 @@ static int run(struct op *o)
         o->rc = unlink(a[1]), used = 2;
     } else if (!strcmp(a[0], "rename")) {
         o->rc = rename(a[1], a[2]), used = 3;
+    } else if (!strcmp(a[0], "creds")) {
+        uid_t uid = (uid_t)strtoul(a[1], NULL, 10);
+        gid_t gid = (gid_t)strtoul(a[2], NULL, 10);
+        o->rc = setgroups(0, NULL);
+        if (o->rc == 0)
+            o->rc = setresgid(gid, gid, gid);
+        if (o->rc == 0)
+            o->rc = setresuid(uid, uid, uid);
+        used = 3;
     } else {
         fprintf(stderr, "sv_prog: unknown operation %s\n", a[0]);
         exit(2);
