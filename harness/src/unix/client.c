@@ -236,7 +236,9 @@ static int attempt_once(const struct pf_client_env *env, int out, bool *served,
         return tell_outcome(out, e);
     }
     connected_at = now_ns();
-    if (pf_peer_socket_key(fd, peer->key, sizeof peer->key, &peer->missing) < 0)
+    if (env->sc->endpoint.kind == PF_EP_ABSTRACT)
+        peer->missing = "abstract";   /* no file: nothing to name */
+    else if (pf_peer_socket_key(fd, peer->key, sizeof peer->key, &peer->missing) < 0)
         peer->key[0] = 0;
     tell_outcome(out, 0);
     struct pollfd p = {.fd = fd, .events = POLLIN};
