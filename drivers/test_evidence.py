@@ -62,3 +62,46 @@ def test_admitted_attempts_name_the_inode_that_served_them(run_pipefault):
                 # the server accepted and closed before the client could ask
                 assert a["peer_key_missing"] == "server-closed", a
     assert keyed > 0
+
+
+UNTIL_ACCEPTING = """\
+name: until-accepting
+server: {fixture: chmod_before_listen, umask: "022"}
+endpoint: {kind: unix, path: app.sock}
+intended: {mode: "0660", group: ops}
+groups: [ops]
+accounts:
+  - {name: alice, groups: [ops], allowed: true}
+  - {name: mallory, allowed: false}
+clients:
+  - {account: alice, count: 4, attempts: 25, interval: 0ms, until: accepting}
+  - {account: mallory, count: 4, attempts: 25, interval: 0ms, until: accepting}
+faults:
+  - {at: listen, when: "1", action: hold, until: {account: mallory, event: attempt}, timeout: 5s}
+expect: [intended_before_accept, allowed_never_denied, others_never_admitted]
+"""
+
+
+def test_until_accepting_counts_only_attempts_against_an_accepting_instance(
+        run_pipefault, tmp_path):
+    """The server's listen is held until mallory's first attempt is over, so
+    every client starts against a socket that is not accepting. With `until:
+    accepting` those attempts are made and traced but do not count: each
+    client goes on until 25 attempts were made after the instance accepted,
+    and allowed accounts are served."""
+    path = tmp_path / "until-accepting.yaml"
+    path.write_text(UNTIL_ACCEPTING)
+    run = run_pipefault(str(path))
+    assert run.rc == 0, run.stderr
+    events = run.trace("until-accepting")
+    accepting = [e["t"] for e in events if e["ev"] == "instance_accepting"]
+    assert len(accepting) == 1
+    attempts = [e for e in events if e["ev"] == "attempt"]
+    early = [a for a in attempts if a["t"] < accepting[0]]
+    assert early and not any(a["counted"] for a in early)
+    for label in {a["client"] for a in attempts}:
+        mine = [a for a in attempts if a["client"] == label]
+        assert sum(a["counted"] for a in mine) == 25, label
+        assert all(a["t"] >= accepting[0] for a in mine if a["counted"]), label
+    served = [a for a in attempts if a["account"] == "alice" and a["outcome"] == "ok"]
+    assert len(served) >= 4 * 25
