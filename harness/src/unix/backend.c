@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../holds.h"
 #include "limits.h"
 #include "../plan.h"
 #include "../run.h"
@@ -45,6 +46,8 @@ struct linux_run {
     long attempts;           /* attempts reported so far, for progress lines */
     int64_t next_progress_ns;
     bool harness_error;      /* the run cannot go on here at all (exit 3) */
+    struct pf_holds *holds;  /* the clients' holds */
+    bool told_accepting;     /* what the clients were last told */
     int64_t server_start_ns;
 };
 
@@ -243,11 +246,13 @@ static int start_clients(struct linux_run *lr)
         const struct pf_plan_client *pc = &lr->plan.clients[i];
         const struct pf_user *u = pf_accounts_user(&lr->accounts, pc->account->name);
         char err[256];
-        if (pf_client_spawn(&lr->clients[lr->nclients], pc, u, &env, err, sizeof err) < 0) {
+        struct pf_client_proc *cp = &lr->clients[lr->nclients];
+        if (pf_client_spawn(cp, pc, u, &env, err, sizeof err) < 0) {
             snprintf(run->error, sizeof run->error, "%s", err);
             lr->harness_error = true;
             return -1;
         }
+        cp->run = lr;
         lr->nclients++;
     }
     return 0;
@@ -271,10 +276,12 @@ static void trace_client_hold(struct linux_run *lr, const struct pf_client_proc 
     pf_trace_emit(&lr->run->trace, "harness", "fault", o);
 }
 
-/* A client's hold is released by an event of another account, or times out. */
-static void release_client(struct linux_run *lr, struct pf_client_proc *cp,
-                           const char *decision)
+/* A client's hold ended (released by its event, or timed out). */
+static void client_hold_ended(void *ctx, const char *decision, const char *reason)
 {
+    (void)reason;
+    struct pf_client_proc *cp = ctx;
+    struct linux_run *lr = cp->run;
     trace_client_hold(lr, cp, decision);
     cp->held_rule = -1;
     if (write(cp->control_fd, "r", 1) < 0) {
@@ -282,22 +289,36 @@ static void release_client(struct linux_run *lr, struct pf_client_proc *cp,
     }
 }
 
-/* `account` did `event` at absolute time t: release the holds waiting for
- * it. A hold waits for an event that happens after it began; an event that
- * only reached us late (a pipe not yet read) does not count for it. */
+/* `account` did `event` at absolute time t: the supervisor's and the
+ * clients' holds waiting for it end. */
 static void notify_event(struct linux_run *lr, const char *account, const char *event,
                          int64_t t)
 {
     if (lr->sup)
         pf_supervisor_notify(lr->sup, account, event, t);
-    for (size_t i = 0; i < lr->nclients; i++) {
-        struct pf_client_proc *cp = &lr->clients[i];
-        if (cp->held_rule < 0 || t < cp->hold_start_ns)
-            continue;
-        const struct pf_fault *f = &lr->sc->faults[cp->held_rule];
-        if (!strcmp(f->until_account, account) && !strcmp(f->until_event, event))
-            release_client(lr, cp, "released");
-    }
+    pf_holds_event(lr->holds, account, event, t);
+}
+
+/* Whether an endpoint instance is accepting now: the one at the endpoint's
+ * path (or the abstract name) has listened, or been opened for reading. */
+static bool endpoint_accepting(const struct pf_observer *o)
+{
+    return o->current > 0 && o->inst[o->current - 1].accepting;
+}
+
+/* Tells the clients when an instance starts accepting and when none is any
+ * more: clients with `until: accepting` count only the attempts made in
+ * between. */
+static void tell_accepting(struct linux_run *lr)
+{
+    bool now = endpoint_accepting(&lr->obs);
+    if (now == lr->told_accepting || !lr->clients_started)
+        return;
+    lr->told_accepting = now;
+    for (size_t i = 0; i < lr->nclients; i++)
+        if (!lr->clients[i].exited && write(lr->clients[i].control_fd, now ? "A" : "N", 1) < 0) {
+            /* the client is gone */
+        }
 }
 
 static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *line)
@@ -330,10 +351,12 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
         json_object_object_get_ex(o, "t", &th);
         int rule = r ? json_object_get_int(r) : -1;
         if (rule >= 0 && (size_t)rule < lr->sc->nfaults) {
+            const struct pf_fault *f = &lr->sc->faults[rule];
             cp->held_rule = rule;
-            cp->hold_start_ns = th ? json_object_get_int64(th) : pf_clock_ns();
-            cp->hold_deadline_ns = pf_clock_ns() + lr->sc->faults[rule].timeout_ns;
             trace_client_hold(lr, cp, "held");
+            cp->hold_id = pf_holds_add(lr->holds, f->until_account, f->until_event,
+                                       th ? json_object_get_int64(th) : pf_clock_ns(),
+                                       pf_clock_ns() + f->timeout_ns, client_hold_ended, cp);
         }
         json_object_put(o);
         return;
@@ -348,9 +371,12 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
         const char *outcome = out ? json_object_get_string(out) : "";
         const char *acc = cp->plan->account->name;
         int64_t t = te ? json_object_get_int64(te) : pf_clock_ns();
-        notify_event(lr, acc, !strcmp(outcome, "ok") ? "admitted" : "refused", t);
-        if (!strcmp(outcome, "EACCES") || !strcmp(outcome, "EPERM"))
-            notify_event(lr, acc, "denied", t);
+        const char *events[2];
+        size_t n = pf_hold_outcome_events(!strcmp(outcome, "ok"),
+                                          !strcmp(outcome, "EACCES") || !strcmp(outcome, "EPERM"),
+                                          events);
+        for (size_t i = 0; i < n; i++)
+            notify_event(lr, acc, events[i], t);
         json_object_put(o);
         return;
     }
@@ -367,7 +393,7 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
     /* The attempt is over: the client has closed its end. */
     if (!strcmp(evname, "attempt")) {
         lr->attempts++;
-        notify_event(lr, cp->plan->account->name, "attempt", t_done);
+        notify_event(lr, cp->plan->account->name, PF_HOLD_ATTEMPT, t_done);
     }
 }
 
@@ -417,9 +443,9 @@ static int64_t next_deadline(const struct linux_run *lr)
     }
     if (lr->next_progress_ns && lr->next_progress_ns < d)
         d = lr->next_progress_ns;
-    for (size_t i = 0; i < lr->nclients; i++)
-        if (lr->clients[i].held_rule >= 0 && lr->clients[i].hold_deadline_ns < d)
-            d = lr->clients[i].hold_deadline_ns;
+    int64_t h = pf_holds_next_deadline(lr->holds);
+    if (h >= 0 && h < d)
+        d = h;
     return d;
 }
 
@@ -474,10 +500,8 @@ static void turn(struct linux_run *lr, int max_ms)
     }
     if (lr->sup)
         pf_supervisor_tick(lr->sup);
-    int64_t now = pf_clock_ns();
-    for (size_t i = 0; i < lr->nclients; i++)
-        if (lr->clients[i].held_rule >= 0 && lr->clients[i].hold_deadline_ns <= now)
-            release_client(lr, &lr->clients[i], "timed-out");
+    pf_holds_expire(lr->holds, pf_clock_ns());
+    tell_accepting(lr);
 }
 
 static void pump(void *ctx, int timeout_ms)
@@ -510,6 +534,7 @@ static const char *main_loop(struct linux_run *lr)
             lr->clients_started = true;
             if (start_clients(lr) < 0)
                 return "error";
+            tell_accepting(lr);
         }
         int64_t now = pf_clock_ns();
         if (now >= run->deadline_ns || lr->clients_timed_out) {
@@ -599,6 +624,7 @@ static enum pf_run_status linux_run(struct pf_run *run)
     lr->server.sup_sock = -1;
     lr->server.pidfd = -1;
     lr->obs.ifd = -1;
+    lr->holds = pf_holds_new();
     int rc = setup(lr);
     if (rc == 0)
         rc = start_server(lr);
@@ -619,6 +645,7 @@ static enum pf_run_status linux_run(struct pf_run *run)
     pf_observer_close(&lr->obs);
     pf_accounts_remove(&lr->accounts);
     pf_plan_free(&lr->plan);
+    pf_holds_free(lr->holds);
     free(lr);
     return rc == 0 ? PF_RUN_OK : rc == -2 ? PF_RUN_HARNESS : PF_RUN_BROKE;
 }

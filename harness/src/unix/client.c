@@ -4,6 +4,12 @@
  * privileges would make every permission test pass; the drop is verified
  * (uid, gid, groups, and that root cannot be regained) and a client that
  * cannot prove it runs as its account exits without attempting anything.
+ *
+ * The client is a fork of the root harness without exec, so it starts with
+ * every descriptor the harness had (close-on-exec does not apply): the
+ * server's seccomp listener, pidfds, the writable trace, other clients'
+ * pipes. It closes all of them but its own two pipes and stdio before it
+ * drops privileges.
  */
 #include "client.h"
 
@@ -17,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -25,6 +32,7 @@
 #include <unistd.h>
 
 #include "../faults.h"
+#include "peer.h"
 
 #define SERVE_TIMEOUT_MS 1000
 
@@ -49,6 +57,73 @@ static int drop_privileges(const struct pf_user *u)
     if (u->uid != 0 && setuid(0) == 0)
         return -1;
     return 0;
+}
+
+/* Closes every descriptor but stdio, `a` and `b`. */
+static int close_inherited(int a, int b)
+{
+    int lo = a < b ? a : b, hi = a < b ? b : a;
+    unsigned int ranges[3][2] = {{3, (unsigned)lo - 1}, {(unsigned)lo + 1, (unsigned)hi - 1},
+                                 {(unsigned)hi + 1, ~0U}};
+    bool ok = true;
+    for (int i = 0; i < 3 && ok; i++)
+        if (ranges[i][0] <= ranges[i][1] && lo >= 3)
+            ok = syscall(SYS_close_range, ranges[i][0], ranges[i][1], 0) == 0;
+    if (ok && lo >= 3)
+        return 0;
+    /* No close_range (Linux < 5.9), or a kept fd below 3: walk the table. */
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    struct dirent *e;
+    int self = dirfd(d);
+    while ((e = readdir(d))) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (*end || end == e->d_name || fd <= 2 || fd == a || fd == b || fd == self)
+            continue;
+        close((int)fd);
+    }
+    closedir(d);
+    return 0;
+}
+
+static void report(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* With PIPEFAULT_CLIENT_REPORT_FDS=1 in the harness's environment, a client
+ * reports its open descriptors (as it sees them in /proc/self/fd, after the
+ * drop), so that a test can check that it holds nothing of the harness's. */
+static void report_fds(int out, const char *label)
+{
+    const char *want = getenv("PIPEFAULT_CLIENT_REPORT_FDS");
+    if (!want || strcmp(want, "1"))
+        return;
+    char line[900];
+    size_t n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    int self = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || atoi(e->d_name) == self)
+            continue;
+        char path[64], target[128];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(path, target, sizeof target - 1);
+        target[len > 0 ? len : 0] = 0;
+        for (char *c = target; *c; c++)
+            if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+                *c = '?';
+        int w = snprintf(line + n, sizeof line - n, "%s{\"fd\":%s,\"target\":\"%s\"}",
+                         n ? "," : "", e->d_name, target);
+        if (w < 0 || (size_t)w >= sizeof line - n)
+            break;
+        n += (size_t)w;
+    }
+    closedir(d);
+    report(out, "{\"ev\":\"client_fds\",\"client\":\"%s\",\"pid\":%d,\"fds\":[%s]}", label,
+           getpid(), line);
 }
 
 static const char *outcome_name(int err, char buf[16])
@@ -84,7 +159,6 @@ static void sleep_until(int64_t abs_ns)
         ;
 }
 
-static void report(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void report(int fd, const char *fmt, ...)
 {
     char line[1024];
@@ -107,21 +181,34 @@ static int64_t connected_at;   /* when the last connect/open returned */
 static int tell_outcome(int out, int err)
 {
     char buf[16];
-    connected_at = now_ns();
     report(out, "{\"ev\":\"outcome\",\"outcome\":\"%s\",\"t_end\":%lld}",
            outcome_name(err, buf), (long long)connected_at);
     return err;
 }
 
-/* One connect (socket) or open (FIFO); returns errno (0 ok) and whether the
- * server answered. */
-static int attempt_once(const struct pf_client_env *env, int out, bool *served)
+/* Which endpoint inode served a connection: its `dev:ino`, or why not. */
+struct peer {
+    char key[64];
+    const char *missing;
+};
+
+/* One connect (socket) or open (FIFO); returns errno (0 ok), whether the
+ * server answered, and, for a connection made, which inode served it. The
+ * inode is asked for before anything else: the server's end may be gone
+ * once it has answered. */
+static int attempt_once(const struct pf_client_env *env, int out, bool *served,
+                        struct peer *peer)
 {
     *served = false;
+    peer->key[0] = 0;
+    peer->missing = NULL;
     if (env->sc->endpoint.kind == PF_EP_FIFO) {
         int fd = open(env->endpoint, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        connected_at = now_ns();
         if (fd < 0)
             return tell_outcome(out, errno);
+        if (pf_peer_fifo_key(fd, peer->key, sizeof peer->key, &peer->missing) < 0)
+            peer->key[0] = 0;
         tell_outcome(out, 0);
         *served = write(fd, "hello\n", 6) == 6;
         close(fd);
@@ -138,13 +225,21 @@ static int attempt_once(const struct pf_client_env *env, int out, bool *served)
         len = sizeof sa;
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    if (fd < 0) {
+        connected_at = now_ns();
         return tell_outcome(out, errno);
+    }
     if (connect(fd, (struct sockaddr *)&sa, len) < 0) {
         int e = errno;
+        connected_at = now_ns();
         close(fd);
         return tell_outcome(out, e);
     }
+    connected_at = now_ns();
+    if (env->sc->endpoint.kind == PF_EP_ABSTRACT)
+        peer->missing = "abstract";   /* no file: nothing to name */
+    else if (pf_peer_socket_key(fd, peer->key, sizeof peer->key, &peer->missing) < 0)
+        peer->key[0] = 0;
     tell_outcome(out, 0);
     struct pollfd p = {.fd = fd, .events = POLLIN};
     char b[64];
@@ -152,6 +247,39 @@ static int attempt_once(const struct pf_client_env *env, int out, bool *served)
         *served = true;
     close(fd);
     return 0;
+}
+
+/* The control pipe, harness to client, one byte per message:
+ *   'r'  release the hold the client waits in;
+ *   'A'  an endpoint instance is accepting (clients with `until: accepting`
+ *        count the attempts they make from now on);
+ *   'N'  no endpoint instance is accepting any more.
+ * Returns true if a release was read. `wait`: block until one is. */
+static bool endpoint_accepting;
+
+static bool read_control(int control, bool wait)
+{
+    for (;;) {
+        char c;
+        ssize_t n = read(control, &c, 1);
+        if (n == 1) {
+            if (c == 'A')
+                endpoint_accepting = true;
+            else if (c == 'N')
+                endpoint_accepting = false;
+            else if (c == 'r')
+                return true;
+            continue;
+        }
+        if (n == 0)
+            return true;   /* the harness is gone: nothing will release us */
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN || !wait)
+            return false;
+        struct pollfd p = {.fd = control, .events = POLLIN};
+        poll(&p, 1, -1);
+    }
 }
 
 /* Applies this account's client-side faults before an attempt, the way the
@@ -199,9 +327,7 @@ static int client_faults(const struct pf_plan_client *pc, const struct pf_client
         }
         /* hold: ask the harness, wait for its one-byte release */
         report(out, "{\"ev\":\"hold\",\"rule\":%zu,\"t\":%lld}", i, (long long)now_ns());
-        char c;
-        while (read(control, &c, 1) < 0 && errno == EINTR)
-            ;
+        read_control(control, true);
     }
     return fail_err;
 }
@@ -209,6 +335,11 @@ static int client_faults(const struct pf_plan_client *pc, const struct pf_client
 static void client_main(const struct pf_plan_client *pc, const struct pf_user *u,
                         const struct pf_client_env *env, int out, int control)
 {
+    if (close_inherited(out, control) < 0) {
+        report(out, "{\"ev\":\"client_error\",\"message\":\"could not close the "
+               "harness's descriptors\"}");
+        _exit(3);
+    }
     if (drop_privileges(u) < 0) {
         report(out, "{\"ev\":\"client_error\",\"message\":\"could not drop to %s (uid %d)\"}",
                u->name, (int)u->uid);
@@ -216,37 +347,58 @@ static void client_main(const struct pf_plan_client *pc, const struct pf_user *u
     }
     /* Set after the drop: changing credentials clears the death signal. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    report_fds(out, pc->label);
+    fcntl(control, F_SETFL, O_NONBLOCK);
     const struct pf_scenario *sc = env->sc;
     struct pf_fault_state st[sc->nfaults ? sc->nfaults : 1];
     for (size_t i = 0; i < sc->nfaults; i++)
         pf_fault_state_init(&st[i], pc->seed, i);
 
+    /* With `until: accepting`, only attempts made while the harness has
+     * said an instance is accepting count towards `attempts`. */
+    bool until_accepting = pc->spec->until_accepting;
     int64_t next = env->start_ns + pc->spec->start_ns;
     const char *op = sc->endpoint.kind == PF_EP_FIFO ? "open" : "connect";
-    for (int i = 0; i < pc->spec->attempts; i++) {
+    for (int counted = 0; counted < pc->spec->attempts;) {
         sleep_until(next);
         if (now_ns() >= env->deadline_ns) {
             /* Out of time before the schedule was done: say so, or the
              * harness would take an unfinished schedule for a finished one. */
-            report(out, "{\"ev\":\"deadline\",\"attempts_left\":%d}", pc->spec->attempts - i);
+            report(out, "{\"ev\":\"deadline\",\"attempts_left\":%d}",
+                   pc->spec->attempts - counted);
             break;
         }
         int injected = client_faults(pc, env, st, out, control);
+        read_control(control, false);
+        bool counts = !until_accepting || endpoint_accepting;
         int64_t t0 = now_ns();
         bool served = false;
-        int err = injected ? injected : attempt_once(env, out, &served);
+        struct peer peer = {{0}, NULL};
+        int err = injected ? injected : attempt_once(env, out, &served, &peer);
         int64_t t1 = now_ns();
         int64_t t_end = injected ? t1 : connected_at;
-        char buf[16];
+        char buf[16], evidence[160] = "";
+        if (peer.key[0])
+            snprintf(evidence, sizeof evidence, ",\"peer_key\":\"%s\"", peer.key);
+        else if (peer.missing)
+            snprintf(evidence, sizeof evidence, ",\"peer_key\":null,\"peer_key_missing\":\"%s\"",
+                     peer.missing);
+        char counted_field[32] = "";
+        if (until_accepting)
+            snprintf(counted_field, sizeof counted_field, ",\"counted\":%s",
+                     counts ? "true" : "false");
         /* t..t_end brackets the connect (where permissions are checked);
          * t_done is when the client stopped waiting to be served. */
         report(out, "{\"ev\":\"attempt\",\"t\":%lld,\"t_end\":%lld,\"t_done\":%lld,"
                "\"client\":\"%s\",\"account\":\"%s\",\"pid\":%d,\"op\":\"%s\","
-               "\"outcome\":\"%s\",\"errno\":%d,\"served\":%s,\"injected\":%s}",
+               "\"outcome\":\"%s\",\"errno\":%d,\"served\":%s,\"injected\":%s%s%s}",
                (long long)(t0 - env->trace_start_ns), (long long)(t_end - env->trace_start_ns),
                (long long)(t1 - env->trace_start_ns),
                pc->label, pc->account->name, getpid(), op, outcome_name(err, buf), err,
-               served ? "true" : "false", injected ? "true" : "false");
+               served ? "true" : "false", injected ? "true" : "false", evidence,
+               counted_field);
+        if (counts)
+            counted++;
         next = t1 + pc->spec->interval_ns;
     }
     _exit(0);
@@ -291,6 +443,8 @@ int pf_client_spawn(struct pf_client_proc *cp, const struct pf_plan_client *pc,
     cp->plan = pc;
     cp->held_rule = -1;
     fcntl(cp->report_fd, F_SETFL, O_NONBLOCK);
+    /* Never block the harness's loop on a client that stopped reading. */
+    fcntl(cp->control_fd, F_SETFL, O_NONBLOCK);
     return 0;
 fail:
     snprintf(err, errlen, "cannot start client %s: %s", pc->label, strerror(errno));

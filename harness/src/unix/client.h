@@ -4,7 +4,8 @@
  * to the account's uid, gid and groups (verified before the first attempt).
  * Each attempt is reported to the harness as one JSON line on a pipe; the
  * harness turns the lines into `attempt` and `fault` events. A client held by
- * a fault waits for one byte on its control pipe.
+ * a fault waits for one byte on its control pipe ('r'); the same pipe says
+ * when an endpoint instance starts ('A') or stops ('N') accepting.
  */
 #ifndef PF_CLIENT_H
 #define PF_CLIENT_H
@@ -14,6 +15,8 @@
 #include <sys/types.h>
 #include "../plan.h"
 #include "accounts.h"
+
+struct linux_run;
 
 struct pf_client_proc {
     pid_t pid;
@@ -25,8 +28,8 @@ struct pf_client_proc {
     bool eof, exited;
     const struct pf_plan_client *plan;
     int held_rule;           /* rule index it waits on, -1 none */
-    int64_t hold_start_ns;   /* absolute; only later events release it */
-    int64_t hold_deadline_ns;
+    long hold_id;            /* its hold in the backend's hold engine */
+    struct linux_run *run;   /* the backend's run, for the hold's release */
 };
 
 struct pf_client_env {

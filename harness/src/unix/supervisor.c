@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../faults.h"
+#include "../holds.h"
 #include "../util.h"
 #include "syscalls.h"
 
@@ -564,15 +565,6 @@ void pf_supervisor_tick(struct pf_supervisor *s)
         reap(s, false);
 }
 
-static bool until_matches(const struct pf_fault *f, const char *account,
-                          const char *event)
-{
-    if (!f->until_account && !f->until_event)
-        return false; /* released by its timeout only */
-    return (!f->until_account || (account && !strcmp(f->until_account, account)))
-        && (!f->until_event || (event && !strcmp(f->until_event, event)));
-}
-
 void pf_supervisor_notify(struct pf_supervisor *s, const char *account,
                           const char *event, int64_t t)
 {
@@ -585,8 +577,10 @@ void pf_supervisor_notify(struct pf_supervisor *s, const char *account,
         bool changed = false;
         for (size_t i = 0; i < p->nfaults; i++) {
             struct applied *a = &p->faults[i];
-            if (a->done || a->action != PF_ACT_HOLD || t < a->since ||
-                !until_matches(&s->sc->faults[a->rule], account, event))
+            const struct pf_fault *f = &s->sc->faults[a->rule];
+            if (a->done || a->action != PF_ACT_HOLD ||
+                !pf_hold_released_by(f->until_account, f->until_event, a->since, account,
+                                     event, t))
                 continue;
             a->done = true;
             changed = true;
