@@ -115,16 +115,40 @@ def test_abstract_has_no_permissions(suite_run):
     inst = s["instances"][0]
     assert inst["birth"] == {"none": True}
     assert inst["birth_class"] == "other"
-    assert inst["admitted"].get("mallory", 0) >= 1
+    assert s_admitted(s, "mallory") >= 1
+    assert_admitted_only_by_evidence(s)
 
 
 def test_mallory_admitted_in_window(suite_run):
     s = suite_run.scenario("chmod-after-listen-admits-mallory")
     inst = s["instances"][0]
     assert inst["birth"]["mode"] == "0777"
-    assert inst["admitted"].get("mallory", 0) >= 1
+    assert s_admitted(s, "mallory") >= 1
+    assert_admitted_only_by_evidence(s)
     detail = suite_run.expectation("chmod-after-listen-admits-mallory", "others_never_admitted")["detail"]
-    assert "mallory (not allowed) was admitted" in detail and "default permissions (0777" in detail
+    assert "mallory (not allowed) was admitted" in detail
+    # The instance is named only when evidence says which one admitted him.
+    first = next(a for a in s["attempts"] if a["account"] == "mallory" and a["outcome"] == "ok")
+    if first["attribution"] == "unknown":
+        assert "by an instance pipefault cannot name" in detail
+    else:
+        assert "default permissions (0777" in detail
+
+
+def s_admitted(s, account):
+    """How often the account was admitted, whichever instance admitted it."""
+    return next(c for c in s["clients"] if c["account"] == account)["outcomes"].get("ok", 0)
+
+
+def assert_admitted_only_by_evidence(s):
+    """Per-instance admitted counts come only from attempts credited by evidence."""
+    for inst in s["instances"]:
+        credited = {}
+        for a in s["attempts"]:
+            if a["instance"] == inst["id"] and a["outcome"] == "ok":
+                assert a["attribution"] in ("agent", "peer", "only-instance")
+                credited[a["account"]] = credited.get(a["account"], 0) + 1
+        assert inst["admitted"] == credited
 
 
 def test_rename_into_place_is_one_instance_accepting_from_its_listen(suite_run):
@@ -176,7 +200,7 @@ def test_results_schema(suite_run):
     assert r["run"]["seed"] == 7 and "--seed 7" in r["run"]["command"]
     failing = sum(1 for want in EXPECTED_FAILURES.values() if want)
     assert r["summary"] == {"pass": len(EXPECTED_FAILURES) - failing, "fail": failing,
-                            "error": 0, "skipped": 0, "not_run": 0}
+                            "error": 0, "skipped": 0, "inconclusive": 0, "not_run": 0}
     for s in r["scenarios"]:
         for key in ("name", "file", "verdict", "expectations", "instances", "clients", "trace",
                     "platform_facts", "server", "faults"):

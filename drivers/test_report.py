@@ -368,3 +368,53 @@ def test_huge_trace_is_capped_with_a_note(cli, tmp_path):
     assert sum(1 for e in events if e["ev"].startswith("instance_")) == \
         sum(1 for e in trace if e["ev"].startswith("instance_"))
     assert any(f"{bulk - kept} attempt/syscall events left out" in n for n in data["scenarios"][0]["report_notes"])
+
+
+def test_inconclusive_vacuous_warnings_and_attribution(cli, browser, tmp_path):
+    """An inconclusive scenario has its own badge and count, its reason in the
+    overview; a vacuous expectation, an unfired-fault warning and the
+    checker's attribution of an attempt are shown as such."""
+    out = tmp_path / "out"
+    (out / "v").mkdir(parents=True)
+    trace = [
+        {"t": 0, "ev": "scenario_start", "src": "harness", "name": "v", "platform": "linux"},
+        {"t": 10, "ev": "instance_birth", "src": "observer", "id": 1, "endpoint": "/x/s", "key": "1:2",
+         "perm": {"mode": "0660"}, "evidence": "syscall"},
+        {"t": 20, "ev": "attempt", "client": "mallory#1", "account": "mallory", "outcome": "EACCES",
+         "t_end": 25, "instance": None},
+    ]
+    (out / "v" / "trace.jsonl").write_text("".join(json.dumps(e) + "\n" for e in trace))
+    reason = "not judged: others_never_admitted: no attempt of mallory reached a live, accepting instance"
+    results = {"schema": 1, "run": {"id": "x"}, "summary": {"pass": 0, "fail": 0, "error": 0, "skipped": 0,
+                                                           "inconclusive": 1},
+               "scenarios": [{
+        "name": "v", "platform": "linux", "verdict": "inconclusive", "reason": reason, "trace": "v/trace.jsonl",
+        "expectations": [{"id": "others_never_admitted", "text": "others never admitted", "held": None,
+                          "status": "vacuous", "reason": "no attempt of mallory reached",
+                          "detail": "no attempt of mallory reached"}],
+        "instances": [{"id": 1, "endpoint": "/x/s", "born_ns": 10, "birth": {"mode": "0660"},
+                       "birth_class": "intended", "history": []}],
+        "attempts": [{"client": "mallory#1", "account": "mallory", "t": 20, "outcome": "EACCES",
+                      "instance": 1, "attribution": "only-instance", "reached": False}],
+        "warnings": [{"kind": "fault_never_fired", "text": "fault rule 0 (hold before secure, v.yaml:9:5) never fired"}],
+    }]}
+    (out / "results.json").write_text(json.dumps(results))
+    index = report(cli, str(out))
+    _, data = embedded_data(index)
+    sc = data["scenarios"][0]
+    att = [e for e in sc["events"] if e["ev"] == "attempt"][0]
+    assert att["instance"] == 1 and att["attribution"] == "only-instance"
+    assert "attempts" not in sc
+    load(browser, index)
+    wait_for(browser, "return document.querySelectorAll('section.pf-scenario svg.pf-tl').length === 1")
+    assert browser.execute_script(
+        "return document.querySelector('#pf-counts [data-verdict=inconclusive] b').textContent") == "1"
+    row = browser.execute_script("return document.querySelector('#pf-overview-table tbody tr .pf-what').textContent")
+    assert row.startswith("inconclusive: not judged")
+    v = section(browser, "v")
+    li = browser.execute_script("return arguments[0].querySelector('.pf-expect li')", v)
+    assert li.get_attribute("class") == "vacuous" and "vacuous" in li.text
+    warns = browser.execute_script(
+        "return Array.from(arguments[0].querySelectorAll('.pf-warnings li')).map(function (l) { return l.textContent; })", v)
+    assert warns == ["fault rule 0 (hold before secure, v.yaml:9:5) never fired"]
+    assert console_errors(browser) == []

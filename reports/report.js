@@ -320,7 +320,7 @@
 
   /* ---------- overview ---------- */
 
-  var VERDICTS = ['pass', 'fail', 'error', 'skipped'];
+  var VERDICTS = ['pass', 'fail', 'error', 'inconclusive', 'skipped'];
 
   function verdictBadge(v) {
     var c = VERDICTS.indexOf(v) >= 0 ? v : 'unknown';
@@ -334,6 +334,8 @@
       if (!obj(x)) return;
       if (x.held === false) out.push(str(x.detail || x.text || x.id));
     });
+    /* Inconclusive: the checker's reason says what the run did not show. */
+    if (sc.verdict === 'inconclusive' && sc.reason) out.unshift('inconclusive: ' + str(sc.reason));
     if (!out.length && sc.verdict !== 'pass' && sc.reason) out.push(str(sc.reason));
     return out;
   }
@@ -342,7 +344,7 @@
     var run = obj(data.run) || {};
     var host = obj(run.host) || {};
     var scs = state.scenarios;
-    var counts = { pass: 0, fail: 0, error: 0, skipped: 0 };
+    var counts = { pass: 0, fail: 0, error: 0, inconclusive: 0, skipped: 0 };
     scs.forEach(function (sc) { if (sc.verdict in counts) counts[sc.verdict]++; });
     var summary = obj(data.summary);
     if (summary) VERDICTS.forEach(function (v) { if (num(summary[v]) !== null) counts[v] = summary[v]; });
@@ -457,7 +459,7 @@
       'data-events': arr(sc.events).length });
     var det = h('details');
     /* Failing scenarios start open: they are what a reader came for. */
-    if (sc.verdict === 'fail' || sc.verdict === 'error') det.open = true;
+    if (sc.verdict === 'fail' || sc.verdict === 'error' || sc.verdict === 'inconclusive') det.open = true;
     var summ = h('summary', null, verdictBadge(sc.verdict), h('span', { class: 'pf-name', text: str(sc.name) }),
       h('span', { class: 'pf-muted', text: str(sc.reason) }));
     var body = h('div', { class: 'pf-body' });
@@ -502,12 +504,27 @@
       var ul = h('ul', { class: 'pf-expect' });
       ex.forEach(function (x) {
         if (!obj(x)) return;
-        var cls = x.held === true ? 'held' : x.held === false ? 'broken' : 'unjudged';
-        ul.appendChild(h('li', { class: cls, 'data-held': str(x.held) },
-          h('span', { text: str(x.text || x.id) + (x.held === null || x.held === undefined ? ' (not judged here)' : '') }),
+        var vac = x.status === 'vacuous';
+        var cls = x.held === true ? 'held' : x.held === false ? 'broken' : vac ? 'vacuous' : 'unjudged';
+        ul.appendChild(h('li', { class: cls, 'data-held': str(x.held), 'data-status': str(x.status) },
+          h('span', { text: str(x.text || x.id) + (vac ? ' (vacuous: the run did not show it)' :
+            x.held === null || x.held === undefined ? ' (not judged here)' : '') }),
           x.detail ? h('span', { class: 'pf-detail-text', text: str(x.detail) }) : null));
       });
       body.appendChild(ul);
+    }
+
+    var warns = arr(sc.warnings).filter(obj);
+    if (warns.length) {
+      body.appendChild(h('h3', { text: 'Warnings' }));
+      body.appendChild(h('ul', { class: 'pf-warnings' }, warns.map(function (w) {
+        return h('li', { class: 'pf-warn', 'data-kind': str(w.kind), text: str(w.text) });
+      })));
+    }
+    var foreign = arr(sc.foreign_instances).filter(obj);
+    if (foreign.length) {
+      body.appendChild(h('p', { class: 'pf-warn', text: 'Instances under another name (not the endpoint, not judged): ' +
+        foreign.map(function (f) { return '#' + str(f.id) + ' ' + str(f.endpoint); }).join(', ') }));
     }
 
     body.appendChild(h('h3', { text: 'Timeline' }));
@@ -1044,7 +1061,8 @@
       ['served', a.served !== undefined ? str(a.served) : ''],
       ['started', fmtT(a.t)], ['ended', fmtT(num(a.t_end))],
       ['took', num(a.t_end) !== null ? fmtDur(a.t_end - a.t) : ''],
-      ['instance', a.instance !== undefined && a.instance !== null ? '#' + str(a.instance) : 'unknown'],
+      ['instance', a.instance !== undefined && a.instance !== null ? '#' + str(a.instance) +
+        (a.attribution ? ' (by ' + str(a.attribution) + ')' : '') : 'unknown (no evidence names the instance)'],
       ['violation', bad ? (allowed ? 'an allowed account was denied' : 'a not-allowed account got in') : '']
     ]));
     append(div, rawBlock(a));

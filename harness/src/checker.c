@@ -1,11 +1,20 @@
-/* checker.c - classifying instances and judging expectations.
+/* checker.c - judging expectations, and the scenario's verdict.
  *
  * Classes: a permission state is `intended` when it matches what the
  * scenario intends, `default` when it matches what the platform gives a new
- * instance when the server does nothing (on Linux: the umask the server was
- * started with and the directory's default ACL; a server that sets its own
- * umask did something), and `other` otherwise.
- * Intended wins when the two coincide: then the server got what it meant.
+ * instance when the server does nothing (the instance's own birth default
+ * when the trace has one: its creator's real credentials, the directory's
+ * setgid bit and default ACL, the run's umask; else the platform's), and
+ * `other` otherwise. Intended wins when the two coincide: then the server
+ * got what it meant.
+ *
+ * Every expectation is `held`, `failed` or `vacuous`: vacuous when the run
+ * never produced what it speaks of (no instance, no attempt that reached an
+ * accepting instance, no instance that accepted), because "held" would then
+ * claim what was never seen. A vacuous expectation with no failed one makes
+ * the scenario `inconclusive`, and so does a run in which no client attempt
+ * reached an accepting endpoint instance, or a required fault that never
+ * fired.
  */
 #include "checker.h"
 
@@ -15,7 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_INST 4096
+#include "checker_model.h"
+#include "util.h"
 
 static const char *const identity_keys[] = {"mode", "uid", "gid", "acl_named", "normalised"};
 
@@ -23,8 +33,8 @@ int pf_perm_matches(json_object *perm, json_object *ref)
 {
     if (!perm || !ref)
         return 0;
-    json_object *none = NULL;
-    if (json_object_object_get_ex(perm, "none", &none) && json_object_get_boolean(none))
+    json_object *none = pf_json_get(perm, "none");
+    if (none && json_object_get_boolean(none))
         return 0;
     int compared = 0;
     for (size_t i = 0; i < sizeof identity_keys / sizeof identity_keys[0]; i++) {
@@ -40,218 +50,47 @@ int pf_perm_matches(json_object *perm, json_object *ref)
     return compared > 0;
 }
 
-static const char *str(json_object *o, const char *key)
-{
-    json_object *v;
-    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
-static int64_t num(json_object *o, const char *key, int64_t dflt)
-{
-    json_object *v;
-    if (!o || !json_object_object_get_ex(o, key, &v) || !v)
-        return dflt;
-    return json_object_get_int64(v);
-}
-
-static json_object *get(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    if (o)
-        json_object_object_get_ex(o, key, &v);
-    return v;
-}
-
 void pf_perm_describe(json_object *perm, char *out, size_t n)
 {
-    json_object *none = get(perm, "none");
+    json_object *none = pf_json_get(perm, "none");
     if (none && json_object_get_boolean(none)) {
         snprintf(out, n, "no permissions at all");
         return;
     }
-    const char *sddl = str(perm, "normalised");
+    const char *sddl = pf_json_str(perm, "normalised");
     if (!sddl)
-        sddl = str(perm, "sddl");
+        sddl = pf_json_str(perm, "sddl");
     if (sddl) {
         snprintf(out, n, "%s", sddl);
         return;
     }
-    const char *owner = str(perm, "owner"), *group = str(perm, "group"), *acl = str(perm, "acl");
-    snprintf(out, n, "%s, owner %s, group %s%s%s", str(perm, "mode") ? str(perm, "mode") : "?",
-             owner ? owner : "?", group ? group : "?", acl ? ", ACL " : "", acl ? acl : "");
+    const char *mode = pf_json_str(perm, "mode"), *owner = pf_json_str(perm, "owner");
+    const char *group = pf_json_str(perm, "group"), *acl = pf_json_str(perm, "acl");
+    snprintf(out, n, "%s, owner %s, group %s%s%s", mode ? mode : "?", owner ? owner : "?",
+             group ? group : "?", acl ? ", ACL " : "", acl ? acl : "");
 }
 
-struct inst {
-    int id;
-    json_object *birth_ev;
-    json_object *history;       /* array of {t_ns, perm, class, evidence} */
-    int64_t born, accepting, removed;   /* -1: never */
-    const char *accepting_evidence;
-    int admitted;
-};
-
-struct attempt {
-    json_object *ev;
-    const char *account;
-    const char *outcome;
-    int64_t t, t_end;
-    int inst;                   /* id, 0 none */
-    bool allowed, injected;
-};
-
-struct check {
-    const struct pf_scenario *sc;
-    json_object *platform, *intended, *deflt;
-    bool single_account;
-    struct inst inst[MAX_INST];
-    int ninst;
-    struct attempt *att;
-    size_t natt, capatt;
-};
-
-static const char *classify(struct check *c, json_object *perm)
-{
-    if (pf_perm_matches(perm, c->intended))
-        return "intended";
-    if (pf_perm_matches(perm, c->deflt))
-        return "default";
-    return "other";
-}
-
-static void add_history(struct check *c, struct inst *in, int64_t t, json_object *perm,
-                        const char *evidence)
-{
-    json_object *h = json_object_new_object();
-    json_object_object_add(h, "t_ns", json_object_new_int64(t));
-    json_object_object_add(h, "perm", json_object_get(perm));
-    json_object_object_add(h, "class", json_object_new_string(classify(c, perm)));
-    json_object_object_add(h, "evidence", json_object_new_string(evidence ? evidence : "?"));
-    json_object_array_add(in->history, h);
-}
-
-static struct inst *find_inst(struct check *c, int id)
-{
-    return id >= 1 && id <= c->ninst ? &c->inst[id - 1] : NULL;
-}
-
-/* The class of the instance's state at time t (latest entry at or before t). */
-static json_object *state_at(struct inst *in, int64_t t)
+/* The state of the instance at time t (latest entry at or before t). */
+static json_object *state_at(struct pf_inst *in, int64_t t)
 {
     json_object *best = NULL;
     size_t n = json_object_array_length(in->history);
     for (size_t i = 0; i < n; i++) {
         json_object *h = json_object_array_get_idx(in->history, i);
-        if (num(h, "t_ns", 0) <= t)
+        if (pf_json_int(h, "t_ns", 0) <= t)
             best = h;
     }
     return best ? best : json_object_array_get_idx(in->history, 0);
 }
 
-static bool allowed_account(const struct pf_scenario *sc, const char *name)
+static const char *birth_class(struct pf_inst *in)
 {
-    const struct pf_account *a = pf_scenario_account(sc, name);
-    return a && a->allowed;
+    return pf_json_str(json_object_array_get_idx(in->history, 0), "class");
 }
 
-static void read_events(struct check *c, json_object *trace)
+static const char *accept_class(struct pf_inst *in)
 {
-    size_t n = json_object_array_length(trace);
-    for (size_t i = 0; i < n; i++) {
-        json_object *e = json_object_array_get_idx(trace, i);
-        const char *ev = str(e, "ev");
-        int64_t t = num(e, "t", 0);
-        if (!ev)
-            continue;
-        if (!strcmp(ev, "platform")) {
-            c->platform = e;
-            c->intended = get(e, "intended");
-            c->deflt = get(e, "default");
-            json_object *sa = get(e, "single_account");
-            c->single_account = sa && json_object_get_boolean(sa);
-        } else if (!strcmp(ev, "instance_birth") && c->ninst < MAX_INST) {
-            struct inst *in = &c->inst[c->ninst++];
-            in->id = c->ninst;
-            in->birth_ev = e;
-            in->history = json_object_new_array();
-            in->born = t;
-            in->accepting = in->removed = -1;
-            add_history(c, in, t, get(e, "perm"), str(e, "evidence"));
-        } else if (!strcmp(ev, "instance_perm")) {
-            struct inst *in = find_inst(c, (int)num(e, "id", 0));
-            if (in)
-                add_history(c, in, t, get(e, "perm"), str(e, "evidence"));
-        } else if (!strcmp(ev, "instance_accepting")) {
-            struct inst *in = find_inst(c, (int)num(e, "id", 0));
-            if (in && in->accepting < 0) {
-                in->accepting = t;
-                in->accepting_evidence = str(e, "evidence");
-            }
-        } else if (!strcmp(ev, "instance_removed")) {
-            struct inst *in = find_inst(c, (int)num(e, "id", 0));
-            if (in && in->removed < 0)
-                in->removed = t;
-        } else if (!strcmp(ev, "attempt")) {
-            if (c->natt == c->capatt) {
-                c->capatt = c->capatt ? 2 * c->capatt : 64;
-                c->att = realloc(c->att, c->capatt * sizeof *c->att);
-            }
-            struct attempt *a = &c->att[c->natt++];
-            a->ev = e;
-            a->account = str(e, "account") ? str(e, "account") : "?";
-            a->outcome = str(e, "outcome") ? str(e, "outcome") : "?";
-            a->t = t;
-            a->t_end = num(e, "t_end", t);
-            a->inst = (int)num(e, "instance", 0);
-            a->allowed = allowed_account(c->sc, a->account);
-            json_object *inj = get(e, "injected");
-            a->injected = inj && json_object_get_boolean(inj);
-        }
-    }
-}
-
-/* Which instance an attempt met: the newest one born before the attempt
- * ended and not removed before it started. */
-static void attribute_attempts(struct check *c)
-{
-    for (size_t i = 0; i < c->natt; i++) {
-        struct attempt *a = &c->att[i];
-        if (a->inst || a->injected)
-            continue;
-        if (strcmp(a->outcome, "ok") && strcmp(a->outcome, "EACCES") &&
-            strcmp(a->outcome, "EPERM") && strcmp(a->outcome, "ERROR_ACCESS_DENIED") &&
-            strcmp(a->outcome, "ECONNREFUSED") && strcmp(a->outcome, "ENXIO"))
-            continue;
-        for (int k = c->ninst; k-- > 0;) {
-            struct inst *in = &c->inst[k];
-            if (in->born <= a->t_end && (in->removed < 0 || in->removed >= a->t)) {
-                a->inst = in->id;
-                break;
-            }
-        }
-    }
-    for (size_t i = 0; i < c->natt; i++) {
-        struct attempt *a = &c->att[i];
-        struct inst *in = find_inst(c, a->inst);
-        if (!in || strcmp(a->outcome, "ok"))
-            continue;
-        in->admitted++;
-        if (in->accepting < 0 || a->t_end < in->accepting) {
-            in->accepting = a->t_end;
-            in->accepting_evidence = "connect";
-        }
-    }
-}
-
-static const char *birth_class(struct inst *in)
-{
-    return str(json_object_array_get_idx(in->history, 0), "class");
-}
-
-static const char *accept_class(struct inst *in)
-{
-    return in->accepting < 0 ? NULL : str(state_at(in, in->accepting), "class");
+    return in->accepting < 0 ? NULL : pf_json_str(state_at(in, in->accepting), "class");
 }
 
 static void fmt_ms(int64_t ns, char *out, size_t n)
@@ -263,38 +102,38 @@ static void fmt_ms(int64_t ns, char *out, size_t n)
 }
 
 /* When the instance first had the intended permissions, -1 never. */
-static int64_t secured_at(struct inst *in)
+static int64_t secured_at(struct pf_inst *in)
 {
     size_t n = json_object_array_length(in->history);
     for (size_t i = 0; i < n; i++) {
         json_object *h = json_object_array_get_idx(in->history, i);
-        if (!strcmp(str(h, "class"), "intended"))
-            return num(h, "t_ns", 0);
+        if (!strcmp(pf_json_str(h, "class"), "intended"))
+            return pf_json_int(h, "t_ns", 0);
     }
     return -1;
 }
 
-static int admitted_before(struct check *c, struct inst *in, int64_t t)
+/* Admitted attempts credited to this instance (before t, unless t < 0). */
+static int admitted_before(struct pf_model *m, struct pf_inst *in, int64_t t)
 {
     int k = 0;
-    for (size_t i = 0; i < c->natt; i++)
-        if (c->att[i].inst == in->id && !strcmp(c->att[i].outcome, "ok") &&
-            (t < 0 || c->att[i].t_end < t))
+    for (size_t i = 0; i < m->natt; i++)
+        if (pf_model_inst(m, m->att[i].inst) == in && !strcmp(m->att[i].outcome, "ok") &&
+            (t < 0 || m->att[i].t_end < t))
             k++;
     return k;
 }
 
-static void describe_birth(struct check *c, struct inst *in, char *out, size_t n)
+static void describe_birth(struct pf_model *m, struct pf_inst *in, char *out, size_t n)
 {
     char perm[512], um[64] = "";
     json_object *first = json_object_array_get_idx(in->history, 0);
-    json_object *birth = get(first, "perm");
-    pf_perm_describe(birth, perm, sizeof perm);
-    const char *umask = str(in->birth_ev, "umask");
+    pf_perm_describe(pf_json_get(first, "perm"), perm, sizeof perm);
+    const char *umask = pf_json_str(in->birth_ev, "umask");
     if (umask && !strcmp(birth_class(in), "default"))
         snprintf(um, sizeof um, ", umask %s", umask);
     int64_t sec = secured_at(in);
-    int adm = admitted_before(c, in, sec);
+    int adm = admitted_before(m, in, sec);
     char tail[160] = "";
     if (sec < 0 && adm)
         snprintf(tail, sizeof tail, ", was never secured, and accepted %d connection%s",
@@ -304,171 +143,361 @@ static void describe_birth(struct check *c, struct inst *in, char *out, size_t n
     else if (adm)
         snprintf(tail, sizeof tail, " and accepted %d connection%s before it was secured",
                  adm, adm == 1 ? "" : "s");
-    snprintf(out, n, "instance #%d was born with the %s permissions (%s%s)%s", in->id,
-             birth_class(in), perm, um, tail);
+    snprintf(out, n, "instance #%lld was born with the %s permissions (%s%s)%s",
+             (long long)in->id, birth_class(in), perm, um, tail);
 }
 
-struct verdict_text {
-    char detail[1024];
-    int failures;
-};
-
-static void note(struct verdict_text *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(struct verdict_text *v, const char *fmt, ...)
+/* Appends to a fixed buffer; text past its end is cut, never overrun. */
+static void append(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t n, const char *fmt, ...)
 {
-    if (v->failures++ > 0 && strlen(v->detail) + 3 < sizeof v->detail)
-        strcat(v->detail, "; ");
-    if (v->failures > 4)
+    size_t len = strlen(buf);
+    if (len + 1 >= n)
         return;
     va_list ap;
     va_start(ap, fmt);
-    size_t len = strlen(v->detail);
-    vsnprintf(v->detail + len, sizeof v->detail - len, fmt, ap);
+    vsnprintf(buf + len, n - len, fmt, ap);
     va_end(ap);
 }
 
-static json_object *judge(struct check *c, enum pf_expect which)
+enum status { ST_HELD, ST_FAILED, ST_VACUOUS, ST_UNKNOWN };
+
+static const char *const status_names[] = {"held", "failed", "vacuous", "unknown"};
+
+/* The failures in words (the first few, then a count), and why an
+ * expectation could not be judged. */
+struct judgement {
+    char detail[1024];
+    char vacuous[1024];
+    int failures;
+    bool unknown;
+};
+
+/* Is there room for one more failure's words? Counting goes on regardless. */
+static bool describing(const struct judgement *j)
 {
-    enum pf_expect e = which;
-    struct verdict_text v = {"", 0};
-    bool unjudgeable = false;
-    char buf[1024];
-    if (c->ninst == 0 && (e == PF_EXPECT_BIRTH_INTENDED || e == PF_EXPECT_INTENDED_BEFORE_ACCEPT ||
-                          e == PF_EXPECT_NO_DEFAULT_INSTANCE)) {
-        /* Nothing to judge: saying "held" would claim what was never seen. */
-        unjudgeable = true;
-        snprintf(v.detail, sizeof v.detail, "the server created no endpoint instance");
-        e = PF_EXPECT__COUNT;
+    return j->failures < 4;
+}
+
+static void note(struct judgement *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct judgement *j, const char *fmt, ...)
+{
+    if (j->failures++ >= 4)
+        return;
+    if (j->failures > 1)
+        append(j->detail, sizeof j->detail, "; ");
+    size_t len = strlen(j->detail);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->detail + len, sizeof j->detail - len, fmt, ap);
+    va_end(ap);
+}
+
+static void vacuous(struct judgement *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vacuous(struct judgement *j, const char *fmt, ...)
+{
+    if (j->vacuous[0])
+        append(j->vacuous, sizeof j->vacuous, "; ");
+    size_t len = strlen(j->vacuous);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->vacuous + len, sizeof j->vacuous - len, fmt, ap);
+    va_end(ap);
+}
+
+/* "10 attempts: EACCES 9, ok 1" for one account. */
+static void account_outcomes(struct pf_model *m, const char *account, char *out, size_t n)
+{
+    json_object *counts = json_object_new_object();
+    int total = 0;
+    for (size_t k = 0; k < m->natt; k++) {
+        struct pf_attempt *a = &m->att[k];
+        if (strcmp(a->account, account))
+            continue;
+        total++;
+        const char *o = a->injected ? "failed by a client-side fault" : a->outcome;
+        json_object *cur = pf_json_get(counts, o);
+        json_object_object_add(counts, o, json_object_new_int(cur ? json_object_get_int(cur) + 1 : 1));
     }
-    switch (e) {
-    case PF_EXPECT_BIRTH_INTENDED:
-        for (int i = 0; i < c->ninst; i++)
-            if (strcmp(birth_class(&c->inst[i]), "intended")) {
-                describe_birth(c, &c->inst[i], buf, sizeof buf);
-                note(&v, "%s", buf);
-            }
-        break;
-    case PF_EXPECT_INTENDED_BEFORE_ACCEPT:
-        for (int i = 0; i < c->ninst; i++) {
-            struct inst *in = &c->inst[i];
-            const char *cls = accept_class(in);
-            if (!cls || !strcmp(cls, "intended"))
-                continue;
-            char perm[512], when[32], late[96] = "";
-            pf_perm_describe(get(state_at(in, in->accepting), "perm"), perm, sizeof perm);
-            fmt_ms(in->accepting, when, sizeof when);
-            int64_t sec = secured_at(in);
-            if (sec > in->accepting) {
-                char d[32];
-                fmt_ms(sec - in->accepting, d, sizeof d);
-                snprintf(late, sizeof late, "; it was secured %s later", d);
-            } else if (sec < 0) {
-                snprintf(late, sizeof late, "; it was never secured");
-            }
-            int adm = admitted_before(c, in, sec);
-            char adms[64] = "";
-            if (adm)
-                snprintf(adms, sizeof adms, ", and admitted %d connection%s meanwhile", adm,
-                         adm == 1 ? "" : "s");
-            note(&v, "instance #%d started accepting (%s, at %s) with the %s permissions (%s)%s%s",
-                 in->id, in->accepting_evidence ? in->accepting_evidence : "?", when, cls, perm,
-                 late, adms);
-        }
-        break;
-    case PF_EXPECT_ALLOWED_NEVER_DENIED:
-    case PF_EXPECT_OTHERS_NEVER_ADMITTED: {
-        if (c->single_account) {
-            unjudgeable = true;
-            snprintf(v.detail, sizeof v.detail,
-                     "single-account platform: every process runs as the same account, so "
-                     "this needs real accounts (run on Windows or Linux)");
+    snprintf(out, n, "%d attempt%s", total, total == 1 ? "" : "s");
+    const char *sep = ": ";
+    json_object_object_foreach(counts, k, v) {
+        append(out, n, "%s%s %d", sep, k, json_object_get_int(v));
+        sep = ", ";
+    }
+    json_object_put(counts);
+}
+
+static void no_instance(struct pf_model *m, struct judgement *j)
+{
+    vacuous(j, "no instance on the endpoint was ever seen");
+    size_t nforeign = m->ninst - m->nendpoint;
+    if (!nforeign)
+        return;
+    for (size_t i = 0; i < m->ninst; i++)
+        if (m->inst[i].foreign) {
+            const char *name = pf_json_str(m->inst[i].birth_ev, "endpoint");
+            append(j->vacuous, sizeof j->vacuous, " (the server created %zu instance%s under "
+                   "another name, first %s)", nforeign, nforeign == 1 ? "" : "s",
+                   name ? name : "?");
             break;
         }
-        bool want_allowed = e == PF_EXPECT_ALLOWED_NEVER_DENIED;
-        for (size_t i = 0; i < c->sc->naccounts; i++) {
-            const struct pf_account *acc = &c->sc->accounts[i];
-            if (acc->allowed != want_allowed)
-                continue;
-            int bad = 0;
-            struct attempt *first = NULL;
-            for (size_t k = 0; k < c->natt; k++) {
-                struct attempt *a = &c->att[k];
-                if (strcmp(a->account, acc->name) || a->injected)
-                    continue;
-                /* A refusal by an instance that was not yet accepting is
-                 * start-up, not denial: the client would have been refused
-                 * as "not listening" a moment later anyway. */
-                struct inst *at_inst = find_inst(c, a->inst);
-                bool denied = (!strcmp(a->outcome, "EACCES") || !strcmp(a->outcome, "EPERM") ||
-                               !strcmp(a->outcome, "ERROR_ACCESS_DENIED")) &&
-                              (!at_inst || (at_inst->accepting >= 0 &&
-                                            at_inst->accepting <= a->t_end));
-                bool admitted = !strcmp(a->outcome, "ok");
-                if (want_allowed ? denied : admitted) {
-                    if (!bad++)
-                        first = a;
-                }
-            }
-            if (!bad)
-                continue;
-            char when[32], at[600] = "";
-            fmt_ms(first->t, when, sizeof when);
-            struct inst *in = find_inst(c, first->inst);
-            if (in) {
-                json_object *st = state_at(in, first->t_end);
-                char perm[512];
-                pf_perm_describe(get(st, "perm"), perm, sizeof perm);
-                snprintf(at, sizeof at, " by instance #%d while it had the %s permissions (%s)",
-                         in->id, str(st, "class"), perm);
-            }
-            note(&v, "%s (%s) was %s %d time%s, first at %s%s%s", acc->name,
-                 want_allowed ? "allowed" : "not allowed", want_allowed ? "refused" : "admitted",
-                 bad, bad == 1 ? "" : "s", when, want_allowed ? " with " : "",
-                 want_allowed ? first->outcome : "");
-            if (at[0])
-                snprintf(v.detail + strlen(v.detail), sizeof v.detail - strlen(v.detail), "%s", at);
+}
+
+static void judge_birth_intended(struct pf_model *m, struct judgement *j)
+{
+    char buf[1024];
+    for (size_t i = 0; i < m->ninst; i++) {
+        struct pf_inst *in = &m->inst[i];
+        if (in->foreign || !strcmp(birth_class(in), "intended"))
+            continue;
+        if (describing(j)) {
+            describe_birth(m, in, buf, sizeof buf);
+            note(j, "%s", buf);
+        } else {
+            j->failures++;
         }
-        break;
     }
-    case PF_EXPECT_NO_DEFAULT_INSTANCE:
-        for (int i = 0; i < c->ninst; i++) {
-            struct inst *in = &c->inst[i];
-            size_t n = json_object_array_length(in->history);
-            for (size_t k = 0; k < n; k++) {
-                json_object *h = json_object_array_get_idx(in->history, k);
-                if (strcmp(str(h, "class"), "default"))
-                    continue;
-                char perm[512], when[32];
-                pf_perm_describe(get(h, "perm"), perm, sizeof perm);
-                fmt_ms(num(h, "t_ns", 0), when, sizeof when);
-                note(&v, "instance #%d had the default permissions (%s) at %s", in->id, perm, when);
-                break;
-            }
+}
+
+static void judge_before_accept(struct pf_model *m, struct judgement *j)
+{
+    size_t accepted = 0;
+    for (size_t i = 0; i < m->ninst; i++) {
+        struct pf_inst *in = &m->inst[i];
+        const char *cls = in->foreign ? NULL : accept_class(in);
+        if (!cls)
+            continue;
+        accepted++;
+        if (!strcmp(cls, "intended"))
+            continue;
+        if (!describing(j)) {
+            j->failures++;
+            continue;
         }
+        char perm[512], when[32], late[96] = "";
+        pf_perm_describe(pf_json_get(state_at(in, in->accepting), "perm"), perm, sizeof perm);
+        fmt_ms(in->accepting, when, sizeof when);
+        int64_t sec = secured_at(in);
+        if (sec > in->accepting) {
+            char d[32];
+            fmt_ms(sec - in->accepting, d, sizeof d);
+            snprintf(late, sizeof late, "; it was secured %s later", d);
+        } else if (sec < 0) {
+            snprintf(late, sizeof late, "; it was never secured");
+        }
+        int adm = admitted_before(m, in, sec);
+        char adms[64] = "";
+        if (adm)
+            snprintf(adms, sizeof adms, ", and admitted %d connection%s meanwhile", adm,
+                     adm == 1 ? "" : "s");
+        note(j, "instance #%lld started accepting (%s, at %s) with the %s permissions (%s)%s%s",
+             (long long)in->id, in->accepting_evidence ? in->accepting_evidence : "?", when, cls,
+             perm, late, adms);
+    }
+    if (!j->failures && !accepted)
+        vacuous(j, "no instance on the endpoint ever accepted a connection");
+}
+
+/* A denied attempt of an allowed account counts as a denial only when the
+ * instance that refused it was accepting: a socket that is bound but not
+ * listening refuses as a matter of start-up. Without attribution that is
+ * known only when every instance present was accepting (a denial) or none
+ * was (start-up); otherwise the run cannot tell. */
+enum denial { NOT_DENIED, DENIED, CANNOT_TELL };
+
+static enum denial denial_of(struct pf_model *m, const struct pf_attempt *a)
+{
+    if (a->injected || !pf_outcome_denied(a->outcome))
+        return NOT_DENIED;
+    struct pf_inst *in = pf_model_inst(m, a->inst);
+    if (in)
+        return !in->foreign && pf_inst_accepting_at(in, a->t_end) ? DENIED : NOT_DENIED;
+    struct pf_presence p = pf_model_present(m, a->t, a->t_end);
+    if (!p.accepting)
+        return NOT_DENIED;
+    return p.accepting == p.n ? DENIED : CANNOT_TELL;
+}
+
+static void judge_accounts(struct pf_model *m, struct judgement *j, bool want_allowed)
+{
+    const struct pf_scenario *sc = m->sc;
+    size_t ofkind = 0;
+    for (size_t i = 0; i < sc->naccounts; i++) {
+        const struct pf_account *acc = &sc->accounts[i];
+        if (acc->allowed != want_allowed)
+            continue;
+        ofkind++;
+        int bad = 0, reached = 0, unsure = 0;
+        struct pf_attempt *first = NULL;
+        for (size_t k = 0; k < m->natt; k++) {
+            struct pf_attempt *a = &m->att[k];
+            if (strcmp(a->account, acc->name) || a->injected)
+                continue;
+            if (pf_attempt_reached(m, a))
+                reached++;
+            bool wrong;
+            if (want_allowed) {
+                enum denial d = denial_of(m, a);
+                unsure += d == CANNOT_TELL;
+                wrong = d == DENIED;
+            } else {
+                wrong = !strcmp(a->outcome, "ok");
+            }
+            if (wrong && !bad++)
+                first = a;
+        }
+        const char *kind = want_allowed ? "allowed" : "not allowed";
+        if (!bad) {
+            char outs[256];
+            account_outcomes(m, acc->name, outs, sizeof outs);
+            if (!reached)
+                vacuous(j, "no attempt of %s (%s) reached a live, accepting instance (%s)",
+                        acc->name, kind, outs);
+            else if (unsure)
+                vacuous(j, "%s (%s) was refused %d time%s while some instances present were "
+                        "accepting and others were not, and pipefault cannot tell which one "
+                        "refused", acc->name, kind, unsure, unsure == 1 ? "" : "s");
+            continue;
+        }
+        if (!describing(j)) {
+            j->failures++;
+            continue;
+        }
+        char when[32], at[600] = "";
+        fmt_ms(first->t, when, sizeof when);
+        struct pf_inst *in = pf_model_inst(m, first->inst);
+        if (in) {
+            json_object *st = state_at(in, first->t_end);
+            char perm[512];
+            pf_perm_describe(pf_json_get(st, "perm"), perm, sizeof perm);
+            snprintf(at, sizeof at, " by instance #%lld while it had the %s permissions (%s)",
+                     (long long)in->id, pf_json_str(st, "class"), perm);
+        } else {
+            snprintf(at, sizeof at, " by an instance pipefault cannot name");
+        }
+        note(j, "%s (%s) was %s %d time%s, first at %s%s%s%s", acc->name, kind,
+             want_allowed ? "refused" : "admitted", bad, bad == 1 ? "" : "s", when,
+             want_allowed ? " with " : "", want_allowed ? first->outcome : "", at);
+    }
+    if (!ofkind)
+        vacuous(j, "the scenario has no %s account", want_allowed ? "allowed" : "not-allowed");
+}
+
+static void judge_no_default(struct pf_model *m, struct judgement *j)
+{
+    for (size_t i = 0; i < m->ninst; i++) {
+        struct pf_inst *in = &m->inst[i];
+        if (in->foreign)
+            continue;
+        size_t n = json_object_array_length(in->history);
+        for (size_t k = 0; k < n; k++) {
+            json_object *h = json_object_array_get_idx(in->history, k);
+            if (strcmp(pf_json_str(h, "class"), "default"))
+                continue;
+            char perm[512], when[32];
+            pf_perm_describe(pf_json_get(h, "perm"), perm, sizeof perm);
+            fmt_ms(pf_json_int(h, "t_ns", 0), when, sizeof when);
+            note(j, "instance #%lld had the default permissions (%s) at %s", (long long)in->id,
+                 perm, when);
+            break;
+        }
+    }
+}
+
+/* What was seen that makes "held" true, in a few words. */
+static void held_reason(struct pf_model *m, enum pf_expect which, struct judgement *j)
+{
+    size_t n = m->nendpoint, accepted = 0;
+    for (size_t i = 0; i < m->ninst; i++)
+        accepted += !m->inst[i].foreign && m->inst[i].accepting >= 0;
+    const char *s = n == 1 ? "" : "s";
+    switch (which) {
+    case PF_EXPECT_BIRTH_INTENDED:
+        snprintf(j->detail, sizeof j->detail, "%zu endpoint instance%s, each born with the "
+                 "intended permissions", n, s);
+        break;
+    case PF_EXPECT_INTENDED_BEFORE_ACCEPT:
+        snprintf(j->detail, sizeof j->detail, "%zu instance%s accepted, each with the intended "
+                 "permissions when it started", accepted, accepted == 1 ? "" : "s");
+        break;
+    case PF_EXPECT_ALLOWED_NEVER_DENIED:
+        snprintf(j->detail, sizeof j->detail, "every allowed account reached an accepting "
+                 "instance, and none was denied by one");
+        break;
+    case PF_EXPECT_OTHERS_NEVER_ADMITTED:
+        snprintf(j->detail, sizeof j->detail, "every not-allowed account reached an accepting "
+                 "instance, and none was admitted");
+        break;
+    case PF_EXPECT_NO_DEFAULT_INSTANCE:
+        snprintf(j->detail, sizeof j->detail, "none of the %zu endpoint instance%s ever had the "
+                 "default permissions", n, s);
         break;
     default:
         break;
     }
+}
+
+static enum status judge(struct pf_model *m, enum pf_expect which, struct judgement *j)
+{
+    memset(j, 0, sizeof *j);
+    bool about_accounts = which == PF_EXPECT_ALLOWED_NEVER_DENIED ||
+                          which == PF_EXPECT_OTHERS_NEVER_ADMITTED;
+    if (about_accounts && m->single_account) {
+        j->unknown = true;
+        snprintf(j->detail, sizeof j->detail,
+                 "single-account platform: every process runs as the same account, so "
+                 "this needs real accounts (run on Windows or Linux)");
+        return ST_UNKNOWN;
+    }
+    switch (which) {
+    case PF_EXPECT_BIRTH_INTENDED: judge_birth_intended(m, j); break;
+    case PF_EXPECT_INTENDED_BEFORE_ACCEPT: judge_before_accept(m, j); break;
+    case PF_EXPECT_ALLOWED_NEVER_DENIED: judge_accounts(m, j, true); break;
+    case PF_EXPECT_OTHERS_NEVER_ADMITTED: judge_accounts(m, j, false); break;
+    case PF_EXPECT_NO_DEFAULT_INSTANCE: judge_no_default(m, j); break;
+    default: break;
+    }
+    if (j->failures)
+        return ST_FAILED;
+    /* Nothing on the endpoint: whatever else was found vacuous, this says it all. */
+    if (!m->nendpoint) {
+        j->vacuous[0] = 0;
+        no_instance(m, j);
+    }
+    if (j->vacuous[0])
+        return ST_VACUOUS;
+    held_reason(m, which, j);
+    return ST_HELD;
+}
+
+static json_object *expectation_json(enum pf_expect which, enum status st, struct judgement *j)
+{
+    if (j->failures > 4)
+        append(j->detail, sizeof j->detail, " (and %d more)", j->failures - 4);
+    const char *reason = st == ST_VACUOUS ? j->vacuous : j->detail;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_string(pf_expect_name(which)));
     json_object_object_add(o, "text", json_object_new_string(pf_expect_text(which)));
-    json_object_object_add(o, "held", unjudgeable ? NULL : json_object_new_boolean(v.failures == 0));
-    if (v.failures > 4)
-        snprintf(v.detail + strlen(v.detail), sizeof v.detail - strlen(v.detail),
-                 " (and %d more)", v.failures - 4);
-    json_object_object_add(o, "detail", json_object_new_string(v.detail));
+    json_object_object_add(o, "held", st == ST_HELD ? json_object_new_boolean(1) :
+                                      st == ST_FAILED ? json_object_new_boolean(0) : NULL);
+    json_object_object_add(o, "status", json_object_new_string(status_names[st]));
+    json_object_object_add(o, "reason", json_object_new_string(reason));
+    json_object_object_add(o, "detail", json_object_new_string(
+        st == ST_VACUOUS ? j->vacuous : st == ST_HELD ? "" : j->detail));
     return o;
 }
 
 /* Win32 lineage: a created name starts a chain; an instance of an existing
  * name carries the SD of the chain's first instance. */
-static json_object *lineage(struct inst *in, int *chain_root)
+static json_object *lineage(struct pf_inst *in, int64_t *chain_root)
 {
-    json_object *cn = get(in->birth_ev, "created_name");
+    json_object *cn = pf_json_get(in->birth_ev, "created_name");
     if (!cn)
         return NULL;
     json_object *l = json_object_new_object();
     if (json_object_get_boolean(cn) || !*chain_root) {
+        bool first = !*chain_root;
         *chain_root = in->id;
         const char *cls = birth_class(in);
         const char *kind = !strcmp(cls, "default") ? "default" :
@@ -476,153 +505,266 @@ static json_object *lineage(struct inst *in, int *chain_root)
         json_object_object_add(l, "from", NULL);
         json_object_object_add(l, "kind", json_object_new_string(kind));
         json_object_object_add(l, "note", json_object_new_string(
-            in->id > 1 && !strcmp(kind, "default")
+            !first && !strcmp(kind, "default")
                 ? "the pipe name had disappeared: the chain broke and this instance got the default SD"
                 : "created the pipe name"));
     } else {
-        json_object_object_add(l, "from", json_object_new_int(*chain_root));
+        json_object_object_add(l, "from", json_object_new_int64(*chain_root));
         json_object_object_add(l, "kind", json_object_new_string("inherited"));
         char n[96];
-        snprintf(n, sizeof n, "carries the SD of instance #%d, which created the name",
-                 *chain_root);
+        snprintf(n, sizeof n, "carries the SD of instance #%lld, which created the name",
+                 (long long)*chain_root);
         json_object_object_add(l, "note", json_object_new_string(n));
     }
     return l;
 }
 
-static json_object *instances_json(struct check *c)
+static json_object *instance_json(struct pf_inst *in, int64_t *chain_root)
+{
+    json_object *o = json_object_new_object();
+    json_object *first = json_object_array_get_idx(in->history, 0);
+    json_object_object_add(o, "id", json_object_new_int64(in->id));
+    json_object_object_add(o, "endpoint", json_object_get(pf_json_get(in->birth_ev, "endpoint")));
+    json_object_object_add(o, "key", json_object_get(pf_json_get(in->birth_ev, "key")));
+    json_object_object_add(o, "born_ns", json_object_new_int64(in->born));
+    json_object_object_add(o, "accepting_ns",
+                           in->accepting < 0 ? NULL : json_object_new_int64(in->accepting));
+    json_object_object_add(o, "accepting_evidence", in->accepting_evidence ?
+                           json_object_new_string(in->accepting_evidence) : NULL);
+    json_object_object_add(o, "removed_ns",
+                           in->removed < 0 ? NULL : json_object_new_int64(in->removed));
+    json_object_object_add(o, "birth", json_object_get(pf_json_get(first, "perm")));
+    json_object_object_add(o, "birth_evidence", json_object_get(pf_json_get(first, "evidence")));
+    json_object_object_add(o, "birth_class", json_object_new_string(birth_class(in)));
+    const char *ac = accept_class(in);
+    json_object_object_add(o, "class_at_first_accept", ac ? json_object_new_string(ac) : NULL);
+    json_object_object_add(o, "umask", json_object_get(pf_json_get(in->birth_ev, "umask")));
+    if (in->own_default)
+        json_object_object_add(o, "default", json_object_get(in->deflt));
+    json_object_object_add(o, "history", json_object_get(in->history));
+    json_object_object_add(o, "admitted", json_object_get(in->admitted));
+    json_object_object_add(o, "lineage", in->foreign ? NULL : lineage(in, chain_root));
+    static const char *const win_keys[] = {"created_name", "instance_count", "sa_passed"};
+    for (size_t k = 0; k < sizeof win_keys / sizeof win_keys[0]; k++)
+        if (pf_json_get(in->birth_ev, win_keys[k]))
+            json_object_object_add(o, win_keys[k],
+                                   json_object_get(pf_json_get(in->birth_ev, win_keys[k])));
+    return o;
+}
+
+static json_object *instances_json(struct pf_model *m, bool foreign)
 {
     json_object *arr = json_object_new_array();
-    int chain_root = 0;
-    for (int i = 0; i < c->ninst; i++) {
-        struct inst *in = &c->inst[i];
-        json_object *o = json_object_new_object();
-        json_object *first = json_object_array_get_idx(in->history, 0);
-        json_object_object_add(o, "id", json_object_new_int(in->id));
-        json_object_object_add(o, "endpoint", json_object_get(get(in->birth_ev, "endpoint")));
-        json_object_object_add(o, "key", json_object_get(get(in->birth_ev, "key")));
-        json_object_object_add(o, "born_ns", json_object_new_int64(in->born));
-        json_object_object_add(o, "accepting_ns",
-                               in->accepting < 0 ? NULL : json_object_new_int64(in->accepting));
-        json_object_object_add(o, "accepting_evidence",
-                               in->accepting_evidence ? json_object_new_string(in->accepting_evidence) : NULL);
-        json_object_object_add(o, "removed_ns",
-                               in->removed < 0 ? NULL : json_object_new_int64(in->removed));
-        json_object_object_add(o, "birth", json_object_get(get(first, "perm")));
-        json_object_object_add(o, "birth_evidence", json_object_get(get(first, "evidence")));
-        json_object_object_add(o, "birth_class", json_object_new_string(birth_class(in)));
-        const char *ac = accept_class(in);
-        json_object_object_add(o, "class_at_first_accept", ac ? json_object_new_string(ac) : NULL);
-        json_object_object_add(o, "umask", json_object_get(get(in->birth_ev, "umask")));
-        json_object_object_add(o, "history", json_object_get(in->history));
-        json_object *adm = json_object_new_object();
-        for (size_t k = 0; k < c->natt; k++) {
-            struct attempt *a = &c->att[k];
-            if (a->inst != in->id || strcmp(a->outcome, "ok"))
-                continue;
-            json_object *cur = get(adm, a->account);
-            json_object_object_add(adm, a->account,
-                                   json_object_new_int(cur ? json_object_get_int(cur) + 1 : 1));
-        }
-        json_object_object_add(o, "admitted", adm);
-        json_object_object_add(o, "lineage", lineage(in, &chain_root));
-        for (const char *k = "created_name"; k; k = !strcmp(k, "created_name") ? "instance_count" :
-                                                     !strcmp(k, "instance_count") ? "sa_passed" : NULL)
-            if (get(in->birth_ev, k))
-                json_object_object_add(o, k, json_object_get(get(in->birth_ev, k)));
-        json_object_array_add(arr, o);
-    }
+    int64_t chain_root = 0;
+    for (size_t i = 0; i < m->ninst; i++)
+        if (m->inst[i].foreign == foreign)
+            json_object_array_add(arr, instance_json(&m->inst[i], &chain_root));
     return arr;
 }
 
-static json_object *clients_json(struct check *c)
+static json_object *clients_json(struct pf_model *m)
 {
     json_object *arr = json_object_new_array();
-    for (size_t i = 0; i < c->sc->naccounts; i++) {
-        const struct pf_account *acc = &c->sc->accounts[i];
+    for (size_t i = 0; i < m->sc->naccounts; i++) {
+        const struct pf_account *acc = &m->sc->accounts[i];
         json_object *o = json_object_new_object(), *outcomes = json_object_new_object();
-        int attempts = 0, served = 0;
-        for (size_t k = 0; k < c->natt; k++) {
-            struct attempt *a = &c->att[k];
+        int attempts = 0, served = 0, reached = 0, how[4] = {0};
+        for (size_t k = 0; k < m->natt; k++) {
+            struct pf_attempt *a = &m->att[k];
             if (strcmp(a->account, acc->name))
                 continue;
             attempts++;
-            json_object *s = get(a->ev, "served");
+            json_object *s = pf_json_get(a->ev, "served");
             if (s && json_object_get_boolean(s))
                 served++;
-            json_object *cur = get(outcomes, a->outcome);
+            reached += pf_attempt_reached(m, a);
+            how[a->how]++;
+            json_object *cur = pf_json_get(outcomes, a->outcome);
             json_object_object_add(outcomes, a->outcome,
                                    json_object_new_int(cur ? json_object_get_int(cur) + 1 : 1));
         }
+        json_object *attr = json_object_new_object();
+        for (int h = 0; h < 4; h++)
+            json_object_object_add(attr, pf_attribution_name((enum pf_attribution)h),
+                                   json_object_new_int(how[h]));
         json_object_object_add(o, "account", json_object_new_string(acc->name));
         json_object_object_add(o, "allowed", json_object_new_boolean(acc->allowed));
         json_object_object_add(o, "attempts", json_object_new_int(attempts));
         json_object_object_add(o, "outcomes", outcomes);
         json_object_object_add(o, "served", json_object_new_int(served));
+        json_object_object_add(o, "reached_accepting", json_object_new_int(reached));
+        json_object_object_add(o, "attribution", attr);
         json_object_array_add(arr, o);
     }
     return arr;
 }
 
-static json_object *faults_json(const struct pf_scenario *sc, json_object *trace)
+/* Every attempt with the instance it is credited to and the evidence used,
+ * in trace order (the report pairs them with the trace's attempt events). */
+static json_object *attempts_json(struct pf_model *m)
 {
-    json_object *arr = json_object_new_array();
+    json_object *arr = json_object_new_array_ext((int)(m->natt < 1 ? 1 : m->natt));
+    for (size_t k = 0; k < m->natt; k++) {
+        struct pf_attempt *a = &m->att[k];
+        struct pf_inst *in = pf_model_inst(m, a->inst);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "client", json_object_get(pf_json_get(a->ev, "client")));
+        json_object_object_add(o, "account", json_object_new_string(a->account));
+        json_object_object_add(o, "t", json_object_new_int64(a->t));
+        json_object_object_add(o, "outcome", json_object_new_string(a->outcome));
+        json_object_object_add(o, "instance", in ? json_object_new_int64(in->id) : NULL);
+        json_object_object_add(o, "attribution", json_object_new_string(
+            in ? pf_attribution_name(a->how) : "unknown"));
+        json_object_object_add(o, "reached", json_object_new_boolean(pf_attempt_reached(m, a)));
+        json_object_array_add(arr, o);
+    }
+    return arr;
+}
+
+static long fired_count(json_object *trace, size_t rule)
+{
+    long fired = 0;
     size_t n = json_object_array_length(trace);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(trace, i);
+        const char *ev = pf_json_str(e, "ev"), *d = pf_json_str(e, "decision");
+        if (!ev || strcmp(ev, "fault") || pf_json_int(e, "rule", -1) != (int64_t)rule || !d)
+            continue;
+        if (!strcmp(d, "delayed") || !strcmp(d, "held") || !strcmp(d, "failed"))
+            fired++;
+    }
+    return fired;
+}
+
+static void describe_rule(const struct pf_scenario *sc, size_t r, char *out, size_t n)
+{
+    const struct pf_fault *f = &sc->faults[r];
+    snprintf(out, n, "fault rule %zu (%s %s %s, %s:%d:%d)", r, pf_fault_action_name(f->action),
+             pf_fault_phase_name(f->phase), pf_fault_op_name(f->op), sc->file ? sc->file : "?",
+             f->mark.line, f->mark.col);
+}
+
+/* Fills faults[] and, when the server ran, a warning per rule that never
+ * fired. Returns how many required rules never fired; names the first. */
+static int faults_json(const struct pf_scenario *sc, json_object *trace, bool ran,
+                       json_object *faults, json_object *warnings, char *first, size_t n)
+{
+    int unfired_required = 0;
     for (size_t r = 0; r < sc->nfaults; r++) {
         const struct pf_fault *f = &sc->faults[r];
-        long fired = 0;
-        for (size_t i = 0; i < n; i++) {
-            json_object *e = json_object_array_get_idx(trace, i);
-            const char *ev = str(e, "ev"), *d = str(e, "decision");
-            if (!ev || strcmp(ev, "fault") || num(e, "rule", -1) != (int64_t)r || !d)
-                continue;
-            if (!strcmp(d, "delayed") || !strcmp(d, "held") || !strcmp(d, "failed"))
-                fired++;
-        }
+        long fired = fired_count(trace, r);
         json_object *o = json_object_new_object();
         json_object_object_add(o, "rule", json_object_new_int((int)r));
         json_object_object_add(o, "at", json_object_new_string(pf_fault_op_name(f->op)));
         json_object_object_add(o, "phase", json_object_new_string(pf_fault_phase_name(f->phase)));
         json_object_object_add(o, "action", json_object_new_string(pf_fault_action_name(f->action)));
-        json_object_object_add(o, "target", json_object_new_string(f->target));
+        json_object_object_add(o, "target", json_object_new_string(f->target ? f->target : "server"));
+        json_object_object_add(o, "line", json_object_new_int(f->mark.line));
+        json_object_object_add(o, "required", json_object_new_boolean(f->required));
         json_object_object_add(o, "fired", json_object_new_int64(fired));
-        json_object_array_add(arr, o);
+        json_object_array_add(faults, o);
+        if (fired)
+            continue;
+        char text[512];
+        describe_rule(sc, r, text, sizeof text);
+        if (f->required && !unfired_required++)
+            snprintf(first, n, "%s", text);
+        if (!ran)
+            continue;
+        append(text, sizeof text, "%s never fired", f->required ? " is required and" : "");
+        json_object *w = json_object_new_object();
+        json_object_object_add(w, "kind", json_object_new_string("fault_never_fired"));
+        json_object_object_add(w, "rule", json_object_new_int((int)r));
+        json_object_object_add(w, "at", json_object_new_string(pf_fault_op_name(f->op)));
+        json_object_object_add(w, "action", json_object_new_string(pf_fault_action_name(f->action)));
+        json_object_object_add(w, "file", json_object_new_string(sc->file ? sc->file : ""));
+        json_object_object_add(w, "line", json_object_new_int(f->mark.line));
+        json_object_object_add(w, "col", json_object_new_int(f->mark.col));
+        json_object_object_add(w, "required", json_object_new_boolean(f->required));
+        json_object_object_add(w, "text", json_object_new_string(text));
+        json_object_array_add(warnings, w);
     }
-    return arr;
+    return unfired_required;
+}
+
+/* "N attempts: EACCES N" over every account. */
+static void all_outcomes(struct pf_model *m, char *out, size_t n)
+{
+    out[0] = 0;
+    json_object *counts = json_object_new_object();
+    for (size_t k = 0; k < m->natt; k++) {
+        const char *o = m->att[k].injected ? "failed by a client-side fault" : m->att[k].outcome;
+        json_object *cur = pf_json_get(counts, o);
+        json_object_object_add(counts, o, json_object_new_int(cur ? json_object_get_int(cur) + 1 : 1));
+    }
+    snprintf(out, n, "%zu attempt%s", m->natt, m->natt == 1 ? "" : "s");
+    const char *sep = ": ";
+    json_object_object_foreach(counts, k, v) {
+        append(out, n, "%s%s %d", sep, k, json_object_get_int(v));
+        sep = ", ";
+    }
+    json_object_put(counts);
 }
 
 json_object *pf_check(const struct pf_scenario *sc, json_object *trace)
 {
-    struct check *c = calloc(1, sizeof *c);
-    c->sc = sc;
-    read_events(c, trace);
-    attribute_attempts(c);
+    struct pf_model *m = pf_xcalloc(1, sizeof *m);
+    pf_model_build(m, sc, trace);
 
     json_object *out = json_object_new_object();
     json_object *exps = json_object_new_array();
-    int failed = 0, unjudged = 0, total = 0;
+    int failed = 0, unknown = 0, total = 0;
+    char why_vacuous[2048] = "";
     for (int e = 0; e < PF_EXPECT__COUNT; e++) {
         if (!sc->expect[e])
             continue;
-        json_object *j = judge(c, (enum pf_expect)e);
-        json_object *held = get(j, "held");
+        struct judgement j;
+        enum status st = judge(m, (enum pf_expect)e, &j);
         total++;
-        if (!held)
-            unjudged++;
-        else if (!json_object_get_boolean(held))
-            failed++;
-        json_object_array_add(exps, j);
+        failed += st == ST_FAILED;
+        unknown += st == ST_UNKNOWN;
+        if (st == ST_VACUOUS)
+            append(why_vacuous, sizeof why_vacuous, "%s%s: %s", why_vacuous[0] ? "; " : "",
+                   pf_expect_name((enum pf_expect)e), j.vacuous);
+        json_object_array_add(exps, expectation_json((enum pf_expect)e, st, &j));
     }
-    char reason[256];
+    bool reached = false;
+    for (size_t k = 0; k < m->natt && !reached; k++)
+        reached = pf_attempt_reached(m, &m->att[k]);
+
+    json_object *faults = json_object_new_array(), *warnings = json_object_new_array();
+    char required[512] = "";
+    int unfired_required = faults_json(sc, trace, m->server_started, faults, warnings, required,
+                                       sizeof required);
+
+    char reason[3072] = "";
     const char *verdict;
-    if (failed) {
+    if (m->orphans) {
+        verdict = "error";
+        snprintf(reason, sizeof reason, "%s%s: not judged", m->orphan_text,
+                 m->orphans > 1 ? " (and more such events)" : "");
+    } else if (failed) {
         verdict = "fail";
         snprintf(reason, sizeof reason, "%d of %d expectation%s failed", failed, total,
                  total == 1 ? "" : "s");
-    } else if (unjudged) {
+    } else if (why_vacuous[0] || !reached || unfired_required) {
+        verdict = "inconclusive";
+        if (!reached) {
+            char outs[512];
+            all_outcomes(m, outs, sizeof outs);
+            append(reason, sizeof reason, "no client attempt reached a live, accepting endpoint "
+                   "instance (%s)", outs);
+        }
+        if (unfired_required)
+            append(reason, sizeof reason, "%s%s is required and never fired%s",
+                   reason[0] ? "; " : "", required,
+                   unfired_required > 1 ? " (and other required rules too)" : "");
+        if (why_vacuous[0])
+            append(reason, sizeof reason, "%snot judged: %s", reason[0] ? "; " : "", why_vacuous);
+    } else if (unknown) {
         verdict = "skipped";
         snprintf(reason, sizeof reason, "%d of %d expectation%s cannot be judged on this "
-                 "platform; the others held", unjudged, total, total == 1 ? "" : "s");
+                 "platform; the others held", unknown, total, total == 1 ? "" : "s");
     } else {
         verdict = "pass";
         snprintf(reason, sizeof reason, "all %d expectation%s held", total, total == 1 ? "" : "s");
@@ -630,24 +772,25 @@ json_object *pf_check(const struct pf_scenario *sc, json_object *trace)
     json_object_object_add(out, "verdict", json_object_new_string(verdict));
     json_object_object_add(out, "reason", json_object_new_string(reason));
     json_object_object_add(out, "expectations", exps);
-    json_object_object_add(out, "instances", instances_json(c));
-    json_object_object_add(out, "clients", clients_json(c));
-    json_object_object_add(out, "faults", faults_json(sc, trace));
+    json_object_object_add(out, "instances", instances_json(m, false));
+    json_object_object_add(out, "foreign_instances", instances_json(m, true));
+    json_object_object_add(out, "clients", clients_json(m));
+    json_object_object_add(out, "attempts", attempts_json(m));
+    json_object_object_add(out, "faults", faults);
+    json_object_object_add(out, "warnings", warnings);
     json_object *facts = NULL;
-    if (c->platform) {
+    if (m->platform) {
         facts = json_object_new_object();
-        json_object_object_foreach(c->platform, k, v) {
+        json_object_object_foreach(m->platform, k, v) {
             if (strcmp(k, "t") && strcmp(k, "ev") && strcmp(k, "src") && strcmp(k, "intended"))
                 json_object_object_add(facts, k, json_object_get(v));
         }
     }
     json_object_object_add(out, "platform_facts", facts);
-    json_object_object_add(out, "intended", json_object_get(c->intended));
-    json_object_object_add(out, "default", json_object_get(c->deflt));
+    json_object_object_add(out, "intended", json_object_get(m->intended));
+    json_object_object_add(out, "default", json_object_get(m->deflt));
 
-    for (int i = 0; i < c->ninst; i++)
-        json_object_put(c->inst[i].history);
-    free(c->att);
-    free(c);
+    pf_model_free(m);
+    free(m);
     return out;
 }

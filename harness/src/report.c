@@ -189,6 +189,23 @@ static int trace_path_ok(const char *rel)
     return 1;
 }
 
+/* Replaces the attempt event's own instance with the one the checker
+ * credited (null when no evidence names one) and the evidence used. The
+ * pairing is by position, checked against the attempt's time. */
+static void credit_attempt(json_object *ev, json_object *credits, size_t k)
+{
+    json_object *c = credits && k < json_object_array_length(credits)
+                         ? json_object_array_get_idx(credits, k) : NULL;
+    json_object *ct, *et, *inst, *how;
+    if (!c || !json_object_object_get_ex(c, "t", &ct) || !json_object_object_get_ex(ev, "t", &et) ||
+        json_object_get_int64(ct) != json_object_get_int64(et) ||
+        !json_object_object_get_ex(c, "attribution", &how))
+        return;
+    json_object_object_get_ex(c, "instance", &inst);
+    json_object_object_add(ev, "instance", json_object_get(inst));
+    json_object_object_add(ev, "attribution", json_object_get(how));
+}
+
 /* Attaches the scenario's trace events as "events". Problems with the trace
  * become notes shown in the scenario's section, never a failed report: a run
  * that broke is exactly when the report is wanted. */
@@ -200,26 +217,40 @@ static void attach_trace(const char *outdir, json_object *scenario, long *bulk_b
     size_t cap = 0;
     ssize_t n;
     long lineno = 0, bad_lines = 0, first_bad = 0, dropped = 0, bulk = 0;
+    size_t nattempt = 0;
     FILE *fp;
+    /* The checker's attribution of each attempt, in trace order: put onto
+     * the attempt events the page draws, then left out of the page. */
+    json_object *credits = NULL;
+    if (json_object_object_get_ex(scenario, "attempts", &credits) &&
+        json_object_is_type(credits, json_type_array))
+        json_object_get(credits);
+    else
+        credits = NULL;
+    json_object_object_del(scenario, "attempts");
 
     json_object_object_add(scenario, "events", events);
     if (!json_object_object_get_ex(scenario, "trace", &jtrace) ||
         !json_object_is_type(jtrace, json_type_string)) {
         add_note(scenario, "no trace recorded for this scenario");
+        json_object_put(credits);
         return;
     }
     rel = json_object_get_string(jtrace);
     if (!trace_path_ok(rel)) {
         add_note(scenario, "trace path \"%s\" is not inside the output directory; not read", rel);
+        json_object_put(credits);
         return;
     }
     if ((size_t)snprintf(path, sizeof path, "%s/%s", outdir, rel) >= sizeof path) {
         add_note(scenario, "trace path \"%s\" is too long", rel);
+        json_object_put(credits);
         return;
     }
     fp = fopen(path, "r");
     if (!fp) {
         add_note(scenario, "%s: cannot read the trace: %s", rel, strerror(errno));
+        json_object_put(credits);
         return;
     }
     while ((n = getline(&line, &cap, fp)) >= 0) {
@@ -245,6 +276,8 @@ static void attach_trace(const char *outdir, json_object *scenario, long *bulk_b
             json_object_put(ev);
             continue;
         }
+        if (strcmp(type, "attempt") == 0)
+            credit_attempt(ev, credits, nattempt++);
         if (is_bulk(type)) {
             if (bulk >= PER_SCENARIO_BULK_EVENTS || *bulk_budget <= 0) {
                 dropped++;
@@ -261,6 +294,7 @@ static void attach_trace(const char *outdir, json_object *scenario, long *bulk_b
         add_note(scenario, "%s: read error after line %ld: %s", rel, lineno, strerror(errno));
     free(line);
     fclose(fp);
+    json_object_put(credits);
     if (bad_lines)
         add_note(scenario, "%s: %ld line(s) are not trace events (first: line %ld); skipped",
                  rel, bad_lines, first_bad);

@@ -6,6 +6,7 @@
 #include "results.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,12 +87,12 @@ int pf_junit_write(const char *outdir, json_object *results)
     json_object_object_get_ex(results, "scenarios", &scenarios);
     size_t n = scenarios ? json_object_array_length(scenarios) : 0;
     fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    /* An inconclusive scenario is a failure to CI: it did not show the server is right. */
+    int failures = count(summary, "fail") + count(summary, "inconclusive");
     fprintf(fp, "<testsuites name=\"pipefault\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" "
-            "skipped=\"%d\">\n", n, count(summary, "fail"), count(summary, "error"),
-            count(summary, "skipped"));
+            "skipped=\"%d\">\n", n, failures, count(summary, "error"), count(summary, "skipped"));
     fprintf(fp, "  <testsuite name=\"pipefault\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" "
-            "skipped=\"%d\">\n", n, count(summary, "fail"), count(summary, "error"),
-            count(summary, "skipped"));
+            "skipped=\"%d\">\n", n, failures, count(summary, "error"), count(summary, "skipped"));
     for (size_t i = 0; i < n; i++) {
         json_object *s = json_object_array_get_idx(scenarios, i);
         json_object *dur = NULL;
@@ -105,13 +106,19 @@ int pf_junit_write(const char *outdir, json_object *results)
         xml_escape(fp, str(s, "name"));
         fprintf(fp, "\"/></properties>\n");
         const char *verdict = str(s, "verdict");
-        const char *tag = !strcmp(verdict, "fail") ? "failure" :
+        bool inconclusive = !strcmp(verdict, "inconclusive");
+        const char *tag = !strcmp(verdict, "fail") || inconclusive ? "failure" :
                           !strcmp(verdict, "error") ? "error" :
                           !strcmp(verdict, "skipped") ? "skipped" : NULL;
         if (tag) {
-            fprintf(fp, "      <%s message=\"", tag);
+            fprintf(fp, "      <%s%s message=\"", tag, inconclusive ? " type=\"inconclusive\"" : "");
             xml_escape(fp, str(s, "reason"));
             fprintf(fp, "\">");
+            if (inconclusive) {
+                fprintf(fp, "INCONCLUSIVE: ");
+                xml_escape(fp, str(s, "reason"));
+                fprintf(fp, "\n");
+            }
             json_object *exps = NULL;
             json_object_object_get_ex(s, "expectations", &exps);
             size_t ne = exps ? json_object_array_length(exps) : 0;
@@ -120,7 +127,9 @@ int pf_junit_write(const char *outdir, json_object *results)
                 json_object_object_get_ex(e, "held", &held);
                 if (held && json_object_get_boolean(held))
                     continue;
-                fprintf(fp, "%s: ", held ? "FAILED" : "NOT JUDGED");
+                const char *st = str(e, "status");
+                fprintf(fp, "%s: ", held ? "FAILED" : !strcmp(st, "vacuous") ? "VACUOUS" :
+                                    "NOT JUDGED");
                 xml_escape(fp, str(e, "text"));
                 fprintf(fp, "\n  ");
                 xml_escape(fp, str(e, "detail"));

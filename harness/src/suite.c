@@ -181,6 +181,14 @@ static void progress(size_t i, size_t n, const char *name, json_object *res)
     fprintf(stderr, "[%zu/%zu] %-36s %-7s %6.2fs  %s\n", i + 1, n, name,
             json_object_get_string(v), d ? (double)json_object_get_int64(d) / 1000.0 : 0.0,
             json_object_get_string(r));
+    /* Faults that never fired: the scenario may not have tested what it says. */
+    json_object *w = NULL;
+    json_object_object_get_ex(res, "warnings", &w);
+    for (size_t k = 0; w && k < json_object_array_length(w); k++) {
+        json_object *t = NULL;
+        json_object_object_get_ex(json_object_array_get_idx(w, k), "text", &t);
+        fprintf(stderr, "        warning: %s\n", json_object_get_string(t));
+    }
 }
 
 /* Does the list have a scenario for this backend's platform? */
@@ -250,14 +258,15 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
             (unsigned long long)o->seed, l->n, l->n == 1 ? "" : "s", outdir);
 
     json_object *scenarios = json_object_new_array();
-    int counts[4] = {0};   /* pass fail error skipped */
+    int counts[5] = {0};   /* pass fail error skipped inconclusive */
     int harness_error = 0;
     for (size_t i = 0; i < l->n && !pf_interrupted && !harness_error; i++) {
         json_object *res = pf_run_scenario(l->items[i], &env, &harness_error);
         json_object *v = NULL;
         json_object_object_get_ex(res, "verdict", &v);
         const char *vs = json_object_get_string(v);
-        counts[!strcmp(vs, "pass") ? 0 : !strcmp(vs, "fail") ? 1 : !strcmp(vs, "error") ? 2 : 3]++;
+        counts[!strcmp(vs, "pass") ? 0 : !strcmp(vs, "fail") ? 1 : !strcmp(vs, "error") ? 2 :
+               !strcmp(vs, "inconclusive") ? 4 : 3]++;
         progress(i, l->n, l->items[i]->name, res);
         json_object_array_add(scenarios, res);
     }
@@ -279,6 +288,7 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
     json_object_object_add(summary, "fail", json_object_new_int(counts[1]));
     json_object_object_add(summary, "error", json_object_new_int(counts[2]));
     json_object_object_add(summary, "skipped", json_object_new_int(counts[3]));
+    json_object_object_add(summary, "inconclusive", json_object_new_int(counts[4]));
     json_object_object_add(summary, "not_run",
                            json_object_new_int((int)(l->n - json_object_array_length(scenarios))));
     json_object_object_add(results, "summary", summary);
@@ -294,12 +304,13 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
     }
     json_object_put(results);
 
-    fprintf(stderr, "pipefault: %d pass, %d fail, %d error, %d skipped", counts[0], counts[1],
-            counts[2], counts[3]);
+    fprintf(stderr, "pipefault: %d pass, %d fail, %d error, %d skipped, %d inconclusive",
+            counts[0], counts[1], counts[2], counts[3], counts[4]);
     if (pf_interrupted || harness_error)
-        fprintf(stderr, ", %zu not run", l->n - (size_t)(counts[0] + counts[1] + counts[2] + counts[3]));
+        fprintf(stderr, ", %zu not run",
+                l->n - (size_t)(counts[0] + counts[1] + counts[2] + counts[3] + counts[4]));
     fprintf(stderr, " -> %s/index.html\n", outdir);
-    if (counts[1] + counts[2])
+    if (counts[1] + counts[2] + counts[4])
         fprintf(stderr, "pipefault: reproduce with: %s\n", o->command);
     if (pf_interrupted) {
         fprintf(stderr, "pipefault: interrupted; partial results were written\n");
@@ -309,5 +320,5 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
         return PF_EXIT_HARNESS;
     if (rc != PF_EXIT_PASS)
         return rc;
-    return counts[1] + counts[2] ? PF_EXIT_FAIL : PF_EXIT_PASS;
+    return counts[1] + counts[2] + counts[4] ? PF_EXIT_FAIL : PF_EXIT_PASS;
 }
