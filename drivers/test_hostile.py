@@ -113,3 +113,55 @@ def test_a_wine_prefix_planted_by_a_user_is_left_alone(pipefault, sentinel):
             assert "left alone" in proc.stderr
         finally:
             shutil.rmtree(top, ignore_errors=True)
+
+
+def test_server_stderr_becomes_valid_utf8_in_every_output(run_pipefault, tmp_path):
+    # Invalid bytes, and a tail boundary that falls inside a two-byte character.
+    script = tmp_path / "noisy.py"
+    script.write_text("import sys\n"
+                      "sys.stderr.buffer.write(b'a' + 'é'.encode() * 3000 + b'\\xff\\x01\\n')\n"
+                      "sys.exit(7)\n")
+    path = tmp_path / "noisy.yaml"
+    path.write_text(f"""\
+name: noisy
+server:
+  command: ["/usr/bin/python3", "{script}"]
+  timeout: 10s
+  ready_timeout: 5s
+endpoint: {{kind: unix, path: s.sock}}
+intended: {{mode: "0660"}}
+accounts:
+  - {{name: alice, allowed: true}}
+clients:
+  - {{account: alice, attempts: 1, interval: 1ms}}
+expect: [intended_before_accept]
+""")
+    run = run_pipefault(str(path))
+    assert run.rc == 1, run.stderr
+    raw = open(os.path.join(run.outdir, "results.json"), "rb").read()
+    results = __import__("json").loads(raw.decode("utf-8"))   # strict: raises on bad bytes
+    tail = [s for s in results["scenarios"] if s["name"] == "noisy"][0]["server"]["stderr_tail"]
+    assert tail.endswith("é\ufffd\x01\n"), repr(tail[-10:])
+    assert set(tail[:-3]) == {"é"}, "the tail starts on a character boundary"
+    import xml.etree.ElementTree as ET
+    ET.parse(os.path.join(run.outdir, "junit.xml"))
+    open(os.path.join(run.outdir, "index.html"), "rb").read().decode("utf-8")
+
+
+def test_a_marker_without_a_pid_is_never_swept(pipefault):
+    # A marker being written (no pid yet) belongs to a live run.
+    run_id = secrets.token_hex(3)
+    marker = f"/var/lib/pipefault/runs/{run_id}"
+    work = f"/tmp/pipefault-{run_id}-{secrets.token_hex(3)}"
+    os.makedirs("/var/lib/pipefault/runs", exist_ok=True)
+    open(marker, "w").close()
+    os.mkdir(work, 0o755)
+    try:
+        proc = subprocess.run([pipefault, "clean"], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert os.path.exists(marker), proc.stderr
+        assert os.path.isdir(work), proc.stderr
+    finally:
+        os.unlink(marker)
+        if os.path.isdir(work):
+            os.rmdir(work)

@@ -21,6 +21,8 @@
 
 #include "checker.h"
 #include "run_scenario.h"
+#include "text.h"
+#include "util.h"
 
 volatile sig_atomic_t pf_interrupted;
 
@@ -57,19 +59,39 @@ static void remove_contents(int dirfd, const char *path, int depth)
     for (struct dirent *e; (e = readdir(d));) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
-        if (unlinkat(dirfd, e->d_name, 0) == 0 || errno == ENOENT)
-            continue;
-        int sub = depth < REMOVE_MAX_DEPTH ? open_subdir(dirfd, e->d_name) : -1;
-        if (sub < 0) {
-            fprintf(stderr, "pipefault: warning: cannot remove %s/%s: %s\n", path, e->d_name,
-                    depth < REMOVE_MAX_DEPTH ? strerror(errno) : "nested too deep");
-            continue;
+        /* A name swapped between a directory and something else while we
+         * look at it: try again, a few times, each way. */
+        int err = 0;
+        for (int tries = 0; tries < 32; tries++) {
+            if (unlinkat(dirfd, e->d_name, 0) == 0 || errno == ENOENT) {
+                err = 0;
+                break;
+            }
+            err = errno;
+            if (depth >= REMOVE_MAX_DEPTH) {
+                err = ELOOP;
+                break;
+            }
+            int sub = open_subdir(dirfd, e->d_name);
+            if (sub < 0) {
+                err = errno;
+                if (err == ENOTDIR || err == ELOOP || err == ENOENT)
+                    continue;
+                break;
+            }
+            remove_contents(sub, path, depth + 1);
+            close(sub);
+            if (unlinkat(dirfd, e->d_name, AT_REMOVEDIR) == 0 || errno == ENOENT) {
+                err = 0;
+                break;
+            }
+            err = errno;
+            if (err != ENOTDIR && err != ENOTEMPTY)
+                break;
         }
-        remove_contents(sub, path, depth + 1);
-        close(sub);
-        if (unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-            fprintf(stderr, "pipefault: warning: cannot remove %s/%s: %s\n", path, e->d_name,
-                    strerror(errno));
+        if (err)
+            fprintf(stderr, "pipefault: warning: cannot remove %s in %s: %s\n", e->d_name, path,
+                    depth < REMOVE_MAX_DEPTH ? strerror(err) : "nested too deep");
     }
     closedir(d);
 }
@@ -91,9 +113,16 @@ int pf_remove_tree_at(int parentfd, const char *name, const char *shown)
         close(fd);
         return -1;
     }
-    remove_contents(fd, shown, 0);
+    int rc;
+    /* Names moved around during the walk can hide from readdir: go again. */
+    for (int tries = 0; tries < 8; tries++) {
+        remove_contents(fd, shown, 0);
+        rc = unlinkat(parentfd, name, AT_REMOVEDIR);
+        if (rc == 0 || errno != ENOTEMPTY)
+            break;
+    }
     close(fd);
-    if (unlinkat(parentfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+    if (rc < 0 && errno != ENOENT) {
         fprintf(stderr, "pipefault: warning: cannot remove %s: %s\n", shown, strerror(errno));
         return -1;
     }
@@ -115,20 +144,27 @@ void pf_remove_tree(const char *path)
     close(pfd);
 }
 
-/* The last `max - 1` bytes of a file, as text ("" if there is none). */
+/* The end of a file as valid UTF-8 text ("" if there is none): at most
+ * `max - 1` bytes, starting on a character boundary, invalid bytes shown as
+ * U+FFFD. */
 static void file_tail(const char *path, char *out, size_t max)
 {
     out[0] = 0;
     FILE *fp = fopen(path, "re");
     if (!fp)
         return;
+    /* A replaced byte grows to three: read a third of the room, whole. */
+    size_t want = (max - 1) / 3;
+    char *raw = pf_xmalloc(want + 1);
     fseek(fp, 0, SEEK_END);
     long size = ftell(fp);
-    long from = size > (long)max - 1 ? size - ((long)max - 1) : 0;
+    long from = size > (long)want ? size - (long)want : 0;
     fseek(fp, from, SEEK_SET);
-    size_t n = fread(out, 1, max - 1, fp);
-    out[n] = 0;
+    size_t n = fread(raw, 1, want, fp);
     fclose(fp);
+    size_t start = from > 0 ? pf_utf8_boundary(raw, n, 0) : 0;
+    pf_utf8_clean(raw + start, n - start, out, max);
+    free(raw);
 }
 
 static uint64_t name_hash(const char *s)

@@ -64,18 +64,53 @@ static void mkdirs(const char *path)
     mkdir(buf, 0755);
 }
 
-int pf_run_mark(const char *run_id, char *err, size_t errlen)
+/* The marker directory must be root's alone: nobody else may plant or swap
+ * the names the sweep reads. Returns an fd of it, or -1 with err set. */
+static int open_state_dir(char *err, size_t errlen)
 {
     mkdirs(PF_STATE_DIR);
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", PF_STATE_DIR, run_id);
-    FILE *fp = fopen(path, "we");
-    if (!fp) {
-        snprintf(err, errlen, "cannot write run marker %s: %s", path, strerror(errno));
+    int fd = open(PF_STATE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", PF_STATE_DIR, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
-    fprintf(fp, "%ld\n", (long)getpid());
-    fclose(fp);
+    if (st.st_uid != 0 || (st.st_mode & 022)) {
+        snprintf(err, errlen, "%s is not root's alone (owner uid %ld, mode %04o): refusing to "
+                 "use it", PF_STATE_DIR, (long)st.st_uid, (unsigned)(st.st_mode & 07777));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Written whole or not at all (temp file, fsync, rename), so that a
+ * concurrent sweep never reads a marker without its pid. */
+int pf_run_mark(const char *run_id, char *err, size_t errlen)
+{
+    int dfd = open_state_dir(err, errlen);
+    if (dfd < 0)
+        return -1;
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, ".%s.tmp", run_id);
+    unlinkat(dfd, tmp, 0);
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    char line[32];
+    int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+    if (fd < 0 || write(fd, line, (size_t)len) != len || fsync(fd) != 0 ||
+        renameat(dfd, tmp, dfd, run_id) != 0) {
+        snprintf(err, errlen, "cannot write run marker %s/%s: %s", PF_STATE_DIR, run_id,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        unlinkat(dfd, tmp, 0);
+        close(dfd);
+        return -1;
+    }
+    close(fd);
+    close(dfd);
     return 0;
 }
 
@@ -278,7 +313,8 @@ int pf_accounts_sweep(void)
                 pid = 0;
             fclose(fp);
         }
-        if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+        /* No pid (a marker of an older version being written): never dead. */
+        if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno == EPERM)
             continue;   /* that harness is still running */
         fprintf(stderr, "pipefault: removing leftovers of run %s (harness pid %ld is gone)\n",
                 e->d_name, pid);
