@@ -5,6 +5,9 @@
  */
 #include "events.h"
 
+#include "text.h"
+#include "util.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,29 @@ int64_t pf_trace_now(const struct pf_trace *t)
     return pf_clock_ns() - t->start_ns;
 }
 
+/* Strings in events come from servers, clients and the agent: each one is
+ * made valid UTF-8 (text.c) before it reaches the trace. */
+static void clean_strings(json_object *o)
+{
+    if (json_object_is_type(o, json_type_object)) {
+        json_object_object_foreach(o, key, val) {
+            (void)key;
+            clean_strings(val);
+        }
+    } else if (json_object_is_type(o, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(o); i++)
+            clean_strings(json_object_array_get_idx(o, i));
+    } else if (json_object_is_type(o, json_type_string)) {
+        const char *s = json_object_get_string(o);
+        size_t n = (size_t)json_object_get_string_len(o);
+        char *clean = pf_xmalloc(n * 3 + 1);
+        size_t m = pf_utf8_clean(s, n, clean, n * 3 + 1);
+        if (m != n || memcmp(clean, s, n))
+            json_object_set_string_len(o, clean, (int)m);
+        free(clean);
+    }
+}
+
 void pf_trace_emit_at(struct pf_trace *t, int64_t t_ns, const char *src,
                       const char *ev, json_object *fields)
 {
@@ -48,6 +74,7 @@ void pf_trace_emit_at(struct pf_trace *t, int64_t t_ns, const char *src,
     json_object_object_add(o, "ev", json_object_new_string(ev));
     json_object_object_add(o, "src", json_object_new_string(src));
     if (fields) {
+        clean_strings(fields);
         json_object_object_foreach(fields, key, val) {
             json_object_object_add(o, key, json_object_get(val));
         }
