@@ -165,3 +165,42 @@ def test_a_marker_without_a_pid_is_never_swept(pipefault):
         os.unlink(marker)
         if os.path.isdir(work):
             os.rmdir(work)
+
+
+def test_out_dir_writable_by_a_user_is_refused(pipefault, tmp_path, sentinel):
+    # nobody owns the --out directory and planted symlinks to root's files.
+    out = tmp_path / "out"
+    out.mkdir()
+    os.chown(out, NOBODY, NOBODY)
+    target = sentinel / "precious"
+    for name in ("results.json", ".results.json.tmp", "junit.xml", "index.html"):
+        os.symlink(str(target), str(out / name))
+    proc = subprocess.run([pipefault, "run", "--out", str(out), "scenarios/posix"],
+                          capture_output=True, text=True, timeout=120,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert proc.returncode == 2, proc.stderr
+    assert "refusing --out" in proc.stderr
+    assert target.read_text() == "root's\n"
+
+
+def test_out_creates_missing_parents(pipefault, tmp_path):
+    out = tmp_path / "a" / "b" / "c"
+    path = tmp_path / "x.yaml"
+    path.write_text("""\
+name: x
+server:
+  command: ["/bin/sh", "-c", "exit 7"]
+  timeout: 10s
+  ready_timeout: 5s
+endpoint: {kind: unix, path: s.sock}
+intended: {mode: "0660"}
+accounts:
+  - {name: alice, allowed: true}
+clients:
+  - {account: alice, attempts: 1, interval: 1ms}
+expect: [intended_before_accept]
+""")
+    proc = subprocess.run([pipefault, "run", "--out", str(out), str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert (out / "results.json").is_file()
