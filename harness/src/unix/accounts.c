@@ -14,6 +14,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,8 +266,47 @@ static size_t names_with_prefix(const char *file, const char *prefix,
     return n;
 }
 
+/* Is a shadow tool (in its own process group, so it outlives a harness
+ * killed with SIGKILL) still working on one of this run's names? */
+static bool tool_of_run_running(const char *prefix)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return false;
+    bool found = false;
+    for (struct dirent *e; !found && (e = readdir(d));) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[64], buf[1024];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = 0;
+        const char *tool = strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
+        if (strcmp(tool, "useradd") && strcmp(tool, "groupadd") && strcmp(tool, "userdel") &&
+            strcmp(tool, "groupdel"))
+            continue;
+        for (ssize_t i = 0; i < n && !found; i += (ssize_t)strlen(buf + i) + 1)
+            found = !strncmp(buf + i, prefix, strlen(prefix));
+    }
+    closedir(d);
+    return found;
+}
+
 static void remove_run_leftovers(const char *run_id)
 {
+    /* Let a tool the dead harness started finish, or what it adds after
+     * our listing would stay for good (bounded: 10 s). */
+    char tprefix[16];
+    snprintf(tprefix, sizeof tprefix, "pf%s_", run_id);
+    for (int i = 0; i < 200 && tool_of_run_running(tprefix); i++)
+        usleep(50000);
+
     char prefix[16], names[256][33];
     snprintf(prefix, sizeof prefix, "pf%s_", run_id);
     size_t n = names_with_prefix("/etc/passwd", prefix, names, 256);
