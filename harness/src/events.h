@@ -16,10 +16,19 @@ struct pf_trace {
     FILE *fp;
     int64_t start_ns;   /* CLOCK_MONOTONIC at scenario start */
     long count;
+    int write_errno;    /* first failed write (0: none): the history is incomplete */
 };
 
 /* Absolute CLOCK_MONOTONIC in ns. */
 int64_t pf_clock_ns(void);
+
+/* a + b for clock readings and scenario durations (both >= 0 in practice),
+ * saturating at INT64_MAX instead of overflowing. */
+static inline int64_t pf_ns_add_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
 
 int pf_trace_open(struct pf_trace *t, const char *path);
 void pf_trace_close(struct pf_trace *t);

@@ -9,45 +9,162 @@
 #include "run.h"
 
 #include <errno.h>
-#include <ftw.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "checker.h"
 #include "run_scenario.h"
+#include "text.h"
+#include "util.h"
 
 volatile sig_atomic_t pf_interrupted;
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* Opens a directory entry of dirfd for the walk below: no symlink anywhere,
+ * no mount point crossed, never outside dirfd, whatever is swapped in
+ * between two calls (openat2 resolves the name in one step, in the kernel). */
+static int open_subdir(int dirfd, const char *name)
 {
-    (void)st, (void)flag, (void)ftw;
-    if (remove(path) < 0 && errno != ENOENT)
-        fprintf(stderr, "pipefault: warning: cannot remove %s: %s\n", path, strerror(errno));
+    struct open_how how = {
+        .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+        .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV |
+                   RESOLVE_BENEATH,
+    };
+    return (int)syscall(SYS_openat2, dirfd, name, &how, sizeof how);
+}
+
+/* Removes everything inside the directory dirfd. Every step is relative to
+ * a directory fd opened without following links, so a directory swapped for
+ * a symlink mid-walk (renameat2 RENAME_EXCHANGE) only ever makes an unlinkat
+ * remove the symlink itself. Depth is bounded so that a hostile tree cannot
+ * exhaust the fd table or the stack; what is left is named on stderr. */
+#define REMOVE_MAX_DEPTH 128
+
+static void remove_contents(int dirfd, const char *path, int depth)
+{
+    int fd = dup(dirfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        fprintf(stderr, "pipefault: warning: cannot read %s: %s\n", path, strerror(errno));
+        return;
+    }
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        /* A name swapped between a directory and something else while we
+         * look at it: try again, a few times, each way. */
+        int err = 0;
+        for (int tries = 0; tries < 32; tries++) {
+            if (unlinkat(dirfd, e->d_name, 0) == 0 || errno == ENOENT) {
+                err = 0;
+                break;
+            }
+            err = errno;
+            if (depth >= REMOVE_MAX_DEPTH) {
+                err = ELOOP;
+                break;
+            }
+            int sub = open_subdir(dirfd, e->d_name);
+            if (sub < 0) {
+                err = errno;
+                if (err == ENOTDIR || err == ELOOP || err == ENOENT)
+                    continue;
+                break;
+            }
+            remove_contents(sub, path, depth + 1);
+            close(sub);
+            if (unlinkat(dirfd, e->d_name, AT_REMOVEDIR) == 0 || errno == ENOENT) {
+                err = 0;
+                break;
+            }
+            err = errno;
+            if (err != ENOTDIR && err != ENOTEMPTY)
+                break;
+        }
+        if (err)
+            fprintf(stderr, "pipefault: warning: cannot remove %s in %s: %s\n", e->d_name, path,
+                    depth < REMOVE_MAX_DEPTH ? strerror(err) : "nested too deep");
+    }
+    closedir(d);
+}
+
+int pf_remove_tree_at(int parentfd, const char *name, const char *shown)
+{
+    int fd = open_subdir(parentfd, name);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        fprintf(stderr, "pipefault: warning: not removing %s: %s\n", shown, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    /* Only a directory of ours, which nobody else can write into. */
+    if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022)) {
+        fprintf(stderr, "pipefault: warning: not removing %s: not a private directory of "
+                "uid %ld\n", shown, (long)geteuid());
+        close(fd);
+        return -1;
+    }
+    int rc;
+    /* Names moved around during the walk can hide from readdir: go again. */
+    for (int tries = 0; tries < 8; tries++) {
+        remove_contents(fd, shown, 0);
+        rc = unlinkat(parentfd, name, AT_REMOVEDIR);
+        if (rc == 0 || errno != ENOTEMPTY)
+            break;
+    }
+    close(fd);
+    if (rc < 0 && errno != ENOENT) {
+        fprintf(stderr, "pipefault: warning: cannot remove %s: %s\n", shown, strerror(errno));
+        return -1;
+    }
     return 0;
 }
 
 void pf_remove_tree(const char *path)
 {
-    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    const char *slash = strrchr(path, '/');
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - path) : 1,
+             slash ? (slash == path ? "/" : path) : ".");
+    int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd < 0) {
+        fprintf(stderr, "pipefault: warning: cannot remove %s: %s\n", path, strerror(errno));
+        return;
+    }
+    pf_remove_tree_at(pfd, slash ? slash + 1 : path, path);
+    close(pfd);
 }
 
-/* The last `max - 1` bytes of a file, as text ("" if there is none). */
+/* The end of a file as valid UTF-8 text ("" if there is none): at most
+ * `max - 1` bytes, starting on a character boundary, invalid bytes shown as
+ * U+FFFD. */
 static void file_tail(const char *path, char *out, size_t max)
 {
     out[0] = 0;
     FILE *fp = fopen(path, "re");
     if (!fp)
         return;
+    /* A replaced byte grows to three: read a third of the room, whole. */
+    size_t want = (max - 1) / 3;
+    char *raw = pf_xmalloc(want + 1);
     fseek(fp, 0, SEEK_END);
     long size = ftell(fp);
-    long from = size > (long)max - 1 ? size - ((long)max - 1) : 0;
+    long from = size > (long)want ? size - (long)want : 0;
     fseek(fp, from, SEEK_SET);
-    size_t n = fread(out, 1, max - 1, fp);
-    out[n] = 0;
+    size_t n = fread(raw, 1, want, fp);
     fclose(fp);
+    size_t start = from > 0 ? pf_utf8_boundary(raw, n, 0) : 0;
+    pf_utf8_clean(raw + start, n - start, out, max);
+    free(raw);
 }
 
 static uint64_t name_hash(const char *s)
@@ -101,7 +218,7 @@ json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_e
     json_object_object_add(f, "seed", json_object_new_int64((int64_t)run.seed));
     json_object_object_add(f, "platform", json_object_new_string(pf_platform_name(sc->platform)));
     pf_trace_emit(&run.trace, "harness", "scenario_start", f);
-    run.deadline_ns = run.trace.start_ns + sc->server.timeout_ns;
+    run.deadline_ns = pf_ns_add_sat(run.trace.start_ns, sc->server.timeout_ns);
 
     const struct pf_backend *be = pf_backend_for(sc->platform);
     const char *why = be->unavailable ? be->unavailable(env) : NULL;
@@ -120,6 +237,12 @@ json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_e
         file_tail(errpath, run.server_stderr, sizeof run.server_stderr);
     }
     pf_trace_close(&run.trace);
+    if (run.trace.write_errno) {
+        snprintf(run.error, sizeof run.error, "cannot write %s: %s (the trace is incomplete)",
+                 trace_path, strerror(run.trace.write_errno));
+        *harness_error = 1;
+        verdict = "error";
+    }
 
 verdict:;
     json_object *trace = pf_trace_read(trace_path);

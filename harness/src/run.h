@@ -75,6 +75,10 @@ struct pf_backend {
 /* rm -rf, staying on one file system and never following links; what it
  * cannot remove it names on stderr. */
 void pf_remove_tree(const char *path);
+/* The same for the entry `name` of the directory parentfd, which must be a
+ * directory owned by the harness's uid and not writable by group or others
+ * (else it is left alone); `shown` names it in messages. 0 or -1. */
+int pf_remove_tree_at(int parentfd, const char *name, const char *shown);
 
 /* Every backend, NULL-terminated (backends.c: the one core file that
  * names the platforms), and the one for a platform. */

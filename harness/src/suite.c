@@ -145,9 +145,31 @@ static int make_store(const struct pf_suite_options *o, const char *run_id, char
 {
     if (o->out) {
         snprintf(dir, n, "%s", o->out);
+        /* mkdir -p: the missing parents, then the store itself. */
+        for (char *p = dir + 1; *p; p++)
+            if (*p == '/') {
+                *p = 0;
+                if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+                    fprintf(stderr, "pipefault: cannot create %s: %s\n", dir, strerror(errno));
+                    *p = '/';
+                    return -1;
+                }
+                *p = '/';
+            }
         if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
             fprintf(stderr, "pipefault: cannot create %s: %s\n", dir, strerror(errno));
             return -1;
+        }
+        /* Whoever else can write into the store could plant symlinks there
+         * and make root overwrite files elsewhere. */
+        struct stat st;
+        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+            (st.st_mode & 022)) {
+            fprintf(stderr, "pipefault: refusing --out %s: it must be a directory (not a "
+                    "symlink) owned by uid %ld and not writable by group or others, since "
+                    "anyone who can write there could make pipefault overwrite other files\n",
+                    dir, (long)geteuid());
+            return -2;
         }
         return 0;
     }
@@ -244,9 +266,10 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
         }
     }
     char outdir[4096];
-    if (make_store(o, env.run_id, outdir, sizeof outdir) < 0) {
+    int store = make_store(o, env.run_id, outdir, sizeof outdir);
+    if (store < 0) {
         end_backends(l, &env, nbegun);
-        return PF_EXIT_HARNESS;
+        return store == -2 ? PF_EXIT_BAD_INPUT : PF_EXIT_HARNESS;
     }
     install_signals();
     env.outdir = outdir;

@@ -1,4 +1,5 @@
 /* test_events.c - the trace writer and reader. */
+#include <errno.h>
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,47 @@ START_TEST(events_missing_file)
 }
 END_TEST
 
+START_TEST(events_failed_write_is_kept)
+{
+    /* A full disk must not silently shorten the history. */
+    struct pf_trace t;
+    ck_assert_int_eq(pf_trace_open(&t, "/dev/full"), 0);
+    pf_trace_emit(&t, "harness", "scenario_start", NULL);
+    ck_assert_int_eq(t.write_errno, ENOSPC);
+    pf_trace_close(&t);
+    ck_assert_int_eq(t.write_errno, ENOSPC);
+}
+END_TEST
+
+START_TEST(events_strings_are_valid_utf8)
+{
+    struct pf_trace t;
+    ck_assert_int_eq(pf_trace_open(&t, path), 0);
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "msg", json_object_new_string("bad \xff byte"));
+    json_object *arr = json_object_new_array();
+    json_object_array_add(arr, json_object_new_string("\xc3"));
+    json_object_object_add(f, "list", arr);
+    pf_trace_emit(&t, "agent", "note", f);
+    pf_trace_close(&t);
+    json_object *evs = pf_trace_read(path);
+    json_object *e = json_object_array_get_idx(evs, 0), *v;
+    ck_assert(json_object_object_get_ex(e, "msg", &v));
+    ck_assert_str_eq(json_object_get_string(v), "bad \xEF\xBF\xBD byte");
+    ck_assert(json_object_object_get_ex(e, "list", &v));
+    ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 0)), "\xEF\xBF\xBD");
+    json_object_put(evs);
+}
+END_TEST
+
+START_TEST(events_duration_sum_saturates)
+{
+    ck_assert_int_eq(pf_ns_add_sat(5, 7), 12);
+    ck_assert(pf_ns_add_sat(INT64_MAX - 1, 9223372036000000000LL) == INT64_MAX);
+    ck_assert(pf_ns_add_sat(1000, INT64_MAX) == INT64_MAX);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("events");
@@ -103,6 +145,9 @@ int main(void)
     tcase_add_test(tc, events_torn_last_line_ends_history);
     tcase_add_test(tc, events_corrupt_middle_line_is_an_error);
     tcase_add_test(tc, events_missing_file);
+    tcase_add_test(tc, events_failed_write_is_kept);
+    tcase_add_test(tc, events_duration_sum_saturates);
+    tcase_add_test(tc, events_strings_are_valid_utf8);
     suite_add_tcase(s, tc);
     return pf_check_run(s);
 }

@@ -14,6 +14,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,18 +65,53 @@ static void mkdirs(const char *path)
     mkdir(buf, 0755);
 }
 
-int pf_run_mark(const char *run_id, char *err, size_t errlen)
+/* The marker directory must be root's alone: nobody else may plant or swap
+ * the names the sweep reads. Returns an fd of it, or -1 with err set. */
+static int open_state_dir(char *err, size_t errlen)
 {
     mkdirs(PF_STATE_DIR);
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", PF_STATE_DIR, run_id);
-    FILE *fp = fopen(path, "we");
-    if (!fp) {
-        snprintf(err, errlen, "cannot write run marker %s: %s", path, strerror(errno));
+    int fd = open(PF_STATE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", PF_STATE_DIR, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
-    fprintf(fp, "%ld\n", (long)getpid());
-    fclose(fp);
+    if (st.st_uid != 0 || (st.st_mode & 022)) {
+        snprintf(err, errlen, "%s is not root's alone (owner uid %ld, mode %04o): refusing to "
+                 "use it", PF_STATE_DIR, (long)st.st_uid, (unsigned)(st.st_mode & 07777));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Written whole or not at all (temp file, fsync, rename), so that a
+ * concurrent sweep never reads a marker without its pid. */
+int pf_run_mark(const char *run_id, char *err, size_t errlen)
+{
+    int dfd = open_state_dir(err, errlen);
+    if (dfd < 0)
+        return -1;
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, ".%s.tmp", run_id);
+    unlinkat(dfd, tmp, 0);
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    char line[32];
+    int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+    if (fd < 0 || write(fd, line, (size_t)len) != len || fsync(fd) != 0 ||
+        renameat(dfd, tmp, dfd, run_id) != 0) {
+        snprintf(err, errlen, "cannot write run marker %s/%s: %s", PF_STATE_DIR, run_id,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        unlinkat(dfd, tmp, 0);
+        close(dfd);
+        return -1;
+    }
+    close(fd);
+    close(dfd);
     return 0;
 }
 
@@ -230,8 +266,47 @@ static size_t names_with_prefix(const char *file, const char *prefix,
     return n;
 }
 
+/* Is a shadow tool (in its own process group, so it outlives a harness
+ * killed with SIGKILL) still working on one of this run's names? */
+static bool tool_of_run_running(const char *prefix)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return false;
+    bool found = false;
+    for (struct dirent *e; !found && (e = readdir(d));) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[64], buf[1024];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = 0;
+        const char *tool = strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
+        if (strcmp(tool, "useradd") && strcmp(tool, "groupadd") && strcmp(tool, "userdel") &&
+            strcmp(tool, "groupdel"))
+            continue;
+        for (ssize_t i = 0; i < n && !found; i += (ssize_t)strlen(buf + i) + 1)
+            found = !strncmp(buf + i, prefix, strlen(prefix));
+    }
+    closedir(d);
+    return found;
+}
+
 static void remove_run_leftovers(const char *run_id)
 {
+    /* Let a tool the dead harness started finish, or what it adds after
+     * our listing would stay for good (bounded: 10 s). */
+    char tprefix[16];
+    snprintf(tprefix, sizeof tprefix, "pf%s_", run_id);
+    for (int i = 0; i < 200 && tool_of_run_running(tprefix); i++)
+        usleep(50000);
+
     char prefix[16], names[256][33];
     snprintf(prefix, sizeof prefix, "pf%s_", run_id);
     size_t n = names_with_prefix("/etc/passwd", prefix, names, 256);
@@ -278,7 +353,8 @@ int pf_accounts_sweep(void)
                 pid = 0;
             fclose(fp);
         }
-        if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+        /* No pid (a marker of an older version being written): never dead. */
+        if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno == EPERM)
             continue;   /* that harness is still running */
         fprintf(stderr, "pipefault: removing leftovers of run %s (harness pid %ld is gone)\n",
                 e->d_name, pid);

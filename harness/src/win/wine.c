@@ -266,6 +266,16 @@ int pf_wine_clean(void)
             continue;
         if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno == EPERM)
             continue;
+        /* Only a directory pipefault made: owned by root, no symlink, not
+         * writable by anyone else (so nobody can have planted the names
+         * inside it that kill_prefix reads). Anything else is not ours. */
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+            st.st_uid != geteuid() || (st.st_mode & 022)) {
+            fprintf(stderr, "pipefault: warning: %s/%s is not a private directory of uid %ld: "
+                    "left alone\n", dir, e->d_name, (long)geteuid());
+            continue;
+        }
         struct pf_wine w;
         memset(&w, 0, sizeof w);
         snprintf(w.prefix, sizeof w.prefix, "%s/%s", dir, e->d_name);
