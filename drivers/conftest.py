@@ -13,6 +13,17 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With PF_REQUIRE_ALL=1 (CI, where every package is installed), a test
+    skipped for a missing tool fails instead of passing quietly."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("PF_REQUIRE_ALL") == "1" and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but PF_REQUIRE_ALL=1: {report.longrepr}"
+
+
 def pytest_addoption(parser):
     parser.addoption("--pipefault", action="store", default=os.environ.get("PIPEFAULT"),
                      help="path of the pipefault binary under test")

@@ -17,7 +17,7 @@ packages=(
   # fixtures and benchmark: a Go server, strace for comparison
   golang-go strace
   # the loader's libFuzzer target (clang's -fsanitize=fuzzer)
-  clang
+  clang clang-tools
 )
 
 missing=()

@@ -22,4 +22,11 @@ echo "== Linux driver tests on the AddressSanitizer + UBSan harness"
    ../drivers/test_cli.py ../drivers/test_injection.py --pipefault harness/pipefault)
 echo "== all tests, normal build (report screenshots go to build/artifacts/)"
 unset ASAN_OPTIONS UBSAN_OPTIONS
-(cd build && PF_ARTIFACTS="$PWD/artifacts" ctest --output-on-failure)
+# Every package is installed above, so a test skipped for a missing tool is a
+# failure here, not a quiet green (drivers/conftest.py reads PF_REQUIRE_ALL).
+(cd build && PF_REQUIRE_ALL=1 PF_ARTIFACTS="$PWD/artifacts" ctest --output-on-failure)
+echo "== static analysis: scan-build over the harness (any finding fails)"
+rm -rf build-scan
+scan-build -o build-scan/report cmake -S . -B build-scan -DPF_WIN32=OFF \
+  -DPF_PYTHON=/usr/bin/python3 >/dev/null
+scan-build -o build-scan/report --status-bugs make -s -C build-scan -j"$(nproc)" pipefault

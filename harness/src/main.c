@@ -24,8 +24,9 @@ static const char usage_main[] =
     "  report DIR                           regenerate DIR/index.html from DIR/results.json\n"
     "  clean                                remove accounts and files left by a killed run\n"
     "\n"
-    "exit codes: 0 every expectation held; 1 an expectation failed or a scenario\n"
-    "errored; 2 bad input; 3 harness or environment error (or interrupted).\n"
+    "exit codes: 0 every expectation held; 1 an expectation failed, a scenario was\n"
+    "inconclusive or errored; 2 bad input; 3 harness or environment error (or\n"
+    "interrupted).\n"
     "'pipefault <command> --help' describes each command.\n";
 
 static const char usage_run[] =
@@ -40,7 +41,7 @@ static const char usage_run[] =
     "  -h, --help  this text\n"
     "\n"
     "Writes results.json, junit.xml, index.html and <scenario>/trace.jsonl.\n"
-    "exit: 0 all passed (or skipped), 1 a failure or error verdict, 2 bad input,\n"
+    "exit: 0 all passed (or skipped), 1 a fail, inconclusive or error verdict, 2 bad input,\n"
     "3 harness/environment error or interrupted.\n";
 
 static const char usage_check[] =

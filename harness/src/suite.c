@@ -18,6 +18,7 @@
 #include "results.h"
 #include "run.h"
 #include "run_scenario.h"
+#include "util.h"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -32,7 +33,7 @@ static int has_yaml_suffix(const char *name)
 
 static void add(struct pf_scenario_list *l, struct pf_scenario *sc)
 {
-    l->items = realloc(l->items, (l->n + 1) * sizeof *l->items);
+    l->items = pf_xreallocarray(l->items, l->n + 1, sizeof *l->items);
     l->items[l->n++] = sc;
 }
 
@@ -73,11 +74,12 @@ static int load_dir(const char *dir, struct pf_scenario_list *l)
     size_t n = 0;
     for (struct dirent *e; (e = readdir(d));)
         if (e->d_name[0] != '.' && has_yaml_suffix(e->d_name)) {
-            names = realloc(names, (n + 1) * sizeof *names);
-            names[n++] = strdup(e->d_name);
+            names = pf_xreallocarray(names, n + 1, sizeof *names);
+            names[n++] = pf_xstrdup(e->d_name);
         }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_str);
     int rc = 0;
     if (n == 0) {
         fprintf(stderr, "%s: no scenario files (*.yaml, *.yml) in this directory\n", dir);
