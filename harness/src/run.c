@@ -67,7 +67,6 @@ static void remove_contents(int dirfd, const char *path, int depth)
                 err = 0;
                 break;
             }
-            err = errno;
             if (depth >= REMOVE_MAX_DEPTH) {
                 err = ELOOP;
                 break;

@@ -12,11 +12,15 @@
 #include "pending_holds.h"
 #include "win_run.h"
 
+/* Drops hold i; the last one takes its place. */
 static void forget(struct win_holds *h, size_t i)
 {
-    free(h->v[i].account);
-    free(h->v[i].event);
-    h->v[i] = h->v[--h->n];
+    char *account = h->v[i].account, *event = h->v[i].event;
+    h->n--;
+    if (i != h->n)
+        h->v[i] = h->v[h->n];
+    free(account);
+    free(event);
 }
 
 void win_holds_add(struct win_holds *h, int id, void *owner, const char *account,
@@ -48,18 +52,21 @@ size_t win_holds_release(struct win_holds *h, const char *account, const char *e
                          int64_t t_ns, void (*release)(void *ctx, void *owner, int id),
                          void *ctx)
 {
-    size_t released = 0;
-    for (size_t i = 0; i < h->n;) {
-        struct win_hold *w = &h->v[i];
-        if (t_ns >= w->since_ns && (!w->account || !strcmp(w->account, account)) &&
-            (!w->event || !strcmp(w->event, event))) {
-            release(ctx, w->owner, w->id);
-            forget(h, i);
+    /* One pass: released holds are freed, the others keep their order. */
+    size_t kept = 0, released = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        struct win_hold w = h->v[i];
+        if (t_ns >= w.since_ns && (!w.account || !strcmp(w.account, account)) &&
+            (!w.event || !strcmp(w.event, event))) {
+            release(ctx, w.owner, w.id);
+            free(w.account);
+            free(w.event);
             released++;
-            continue;
+        } else {
+            h->v[kept++] = w;
         }
-        i++;
     }
+    h->n = kept;
     return released;
 }
 
