@@ -198,21 +198,32 @@ static int make_store(const struct pf_suite_options *o, const char *run_id, char
 
 static void progress(size_t i, size_t n, const char *name, json_object *res)
 {
-    json_object *v = NULL, *r = NULL, *d = NULL;
-    json_object_object_get_ex(res, "verdict", &v);
-    json_object_object_get_ex(res, "reason", &r);
-    json_object_object_get_ex(res, "duration_ms", &d);
+    const char *verdict = pf_json_str(res, "verdict"), *reason = pf_json_str(res, "reason");
     fprintf(stderr, "[%zu/%zu] %-36s %-7s %6.2fs  %s\n", i + 1, n, name,
-            json_object_get_string(v), d ? (double)json_object_get_int64(d) / 1000.0 : 0.0,
-            json_object_get_string(r));
+            verdict ? verdict : "?", (double)pf_json_int(res, "duration_ms", 0) / 1000.0,
+            reason ? reason : "");
     /* Faults that never fired: the scenario may not have tested what it says. */
-    json_object *w = NULL;
-    json_object_object_get_ex(res, "warnings", &w);
+    json_object *w = pf_json_get(res, "warnings");
     for (size_t k = 0; w && k < json_object_array_length(w); k++) {
-        json_object *t = NULL;
-        json_object_object_get_ex(json_object_array_get_idx(w, k), "text", &t);
-        fprintf(stderr, "        warning: %s\n", json_object_get_string(t));
+        const char *text = pf_json_str(json_object_array_get_idx(w, k), "text");
+        fprintf(stderr, "        warning: %s\n", text ? text : "?");
     }
+}
+
+/* The verdicts, in the order of the run's counters. */
+enum { V_PASS, V_FAIL, V_ERROR, V_SKIPPED, V_INCONCLUSIVE, V__COUNT };
+static const char *const verdict_names[V__COUNT] = {
+    "pass", "fail", "error", "skipped", "inconclusive",
+};
+
+/* A verdict's counter; anything unexpected counts as an error, never as a
+ * pass or a skip. */
+static int verdict_index(const char *v)
+{
+    for (int k = 0; k < V__COUNT; k++)
+        if (v && !strcmp(v, verdict_names[k]))
+            return k;
+    return V_ERROR;
 }
 
 /* Does the list have a scenario for this backend's platform? */
@@ -283,15 +294,11 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
             (unsigned long long)o->seed, l->n, l->n == 1 ? "" : "s", outdir);
 
     json_object *scenarios = json_object_new_array();
-    int counts[5] = {0};   /* pass fail error skipped inconclusive */
+    int counts[V__COUNT] = {0};
     int harness_error = 0;
     for (size_t i = 0; i < l->n && !pf_interrupted && !harness_error; i++) {
         json_object *res = pf_run_scenario(l->items[i], &env, &harness_error);
-        json_object *v = NULL;
-        json_object_object_get_ex(res, "verdict", &v);
-        const char *vs = json_object_get_string(v);
-        counts[!strcmp(vs, "pass") ? 0 : !strcmp(vs, "fail") ? 1 : !strcmp(vs, "error") ? 2 :
-               !strcmp(vs, "inconclusive") ? 4 : 3]++;
+        counts[verdict_index(pf_json_str(res, "verdict"))]++;
         progress(i, l->n, l->items[i]->name, res);
         json_object_array_add(scenarios, res);
     }
@@ -308,14 +315,12 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
     json_object_object_add(run, "complete",
                            json_object_new_boolean(!pf_interrupted && !harness_error));
     json_object_object_add(results, "run", run);
+    size_t nrun = json_object_array_length(scenarios);
     json_object *summary = json_object_new_object();
-    json_object_object_add(summary, "pass", json_object_new_int(counts[0]));
-    json_object_object_add(summary, "fail", json_object_new_int(counts[1]));
-    json_object_object_add(summary, "error", json_object_new_int(counts[2]));
-    json_object_object_add(summary, "skipped", json_object_new_int(counts[3]));
-    json_object_object_add(summary, "inconclusive", json_object_new_int(counts[4]));
+    for (int k = 0; k < V__COUNT; k++)
+        json_object_object_add(summary, verdict_names[k], json_object_new_int(counts[k]));
     json_object_object_add(summary, "not_run",
-                           json_object_new_int((int)(l->n - json_object_array_length(scenarios))));
+                           json_object_new_int((int)(l->n - nrun)));
     json_object_object_add(results, "summary", summary);
     json_object_object_add(results, "scenarios", scenarios);
 
@@ -330,12 +335,13 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
     json_object_put(results);
 
     fprintf(stderr, "pipefault: %d pass, %d fail, %d error, %d skipped, %d inconclusive",
-            counts[0], counts[1], counts[2], counts[3], counts[4]);
+            counts[V_PASS], counts[V_FAIL], counts[V_ERROR], counts[V_SKIPPED],
+            counts[V_INCONCLUSIVE]);
     if (pf_interrupted || harness_error)
-        fprintf(stderr, ", %zu not run",
-                l->n - (size_t)(counts[0] + counts[1] + counts[2] + counts[3] + counts[4]));
+        fprintf(stderr, ", %zu not run", l->n - nrun);
     fprintf(stderr, " -> %s/index.html\n", outdir);
-    if (counts[1] + counts[2] + counts[4])
+    bool failed = counts[V_FAIL] + counts[V_ERROR] + counts[V_INCONCLUSIVE] > 0;
+    if (failed)
         fprintf(stderr, "pipefault: reproduce with: %s\n", o->command);
     if (pf_interrupted) {
         fprintf(stderr, "pipefault: interrupted; partial results were written\n");
@@ -345,5 +351,5 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
         return PF_EXIT_HARNESS;
     if (rc != PF_EXIT_PASS)
         return rc;
-    return counts[1] + counts[2] + counts[4] ? PF_EXIT_FAIL : PF_EXIT_PASS;
+    return failed ? PF_EXIT_FAIL : PF_EXIT_PASS;
 }
