@@ -9,9 +9,11 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t pf_clock_ns(void)
 {
@@ -22,9 +24,17 @@ int64_t pf_clock_ns(void)
 
 int pf_trace_open(struct pf_trace *t, const char *path)
 {
-    t->fp = fopen(path, "we");
-    if (!t->fp)
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    return fd < 0 ? -1 : pf_trace_open_fd(t, fd);
+}
+
+int pf_trace_open_fd(struct pf_trace *t, int fd)
+{
+    t->fp = fdopen(fd, "w");
+    if (!t->fp) {
+        close(fd);
         return -1;
+    }
     t->start_ns = pf_clock_ns();
     t->count = 0;
     t->write_errno = 0;
@@ -100,9 +110,17 @@ void pf_trace_emit(struct pf_trace *t, const char *src, const char *ev,
 
 json_object *pf_trace_read(const char *path)
 {
-    FILE *fp = fopen(path, "re");
-    if (!fp)
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    return fd < 0 ? NULL : pf_trace_read_fd(fd);
+}
+
+json_object *pf_trace_read_fd(int fd)
+{
+    FILE *fp = fdopen(fd, "r");
+    if (!fp) {
+        close(fd);
         return NULL;
+    }
     json_object *arr = json_object_new_array();
     char *line = NULL;
     size_t cap = 0;

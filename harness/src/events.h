@@ -30,7 +30,10 @@ static inline int64_t pf_ns_add_sat(int64_t a, int64_t b)
     return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
 }
 
+/* Creates (truncates) path, never through a symlink. */
 int pf_trace_open(struct pf_trace *t, const char *path);
+/* The same on a file already created (pf_store_create); takes the fd. */
+int pf_trace_open_fd(struct pf_trace *t, int fd);
 void pf_trace_close(struct pf_trace *t);
 
 /* Nanoseconds since the scenario started. */
@@ -45,5 +48,7 @@ void pf_trace_emit(struct pf_trace *t, const char *src, const char *ev,
 
 /* Reads a whole trace into an array of events; NULL on error. */
 json_object *pf_trace_read(const char *path);
+/* The same from an fd opened for reading; takes the fd. */
+json_object *pf_trace_read_fd(int fd);
 
 #endif

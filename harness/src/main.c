@@ -1,5 +1,6 @@
 /* main.c - the pipefault command line: run, check, report, clean. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "run.h"
 #include "suite.h"
 
 static const char usage_main[] =
@@ -200,14 +202,23 @@ static int cmd_report(int argc, char **argv)
         fputs(usage_report, stderr);
         return PF_EXIT_BAD_INPUT;
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/results.json", argv[1]);
-    if (access(path, R_OK) != 0) {
-        fprintf(stderr, "pipefault report: %s: %s\n", path, strerror(errno));
+    /* Everything is read and written relative to DIR's fd, never through
+     * a symlink: DIR may be someone else's copy of a run. */
+    int dirfd = open(argv[1], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = dirfd >= 0 ? pf_store_open_read(dirfd, "results.json") : -1;
+    if (fd < 0) {
+        fprintf(stderr, "pipefault report: %s%s: %s\n", argv[1],
+                dirfd >= 0 ? "/results.json" : "", errno == ELOOP ? "a symlink is not followed"
+                : strerror(errno));
+        if (dirfd >= 0)
+            close(dirfd);
         return PF_EXIT_BAD_INPUT;
     }
+    close(fd);
     char err[512];
-    if (pf_report_write(argv[1], err, sizeof err) < 0) {
+    int rc = pf_report_write_at(dirfd, argv[1], err, sizeof err);
+    close(dirfd);
+    if (rc < 0) {
         fprintf(stderr, "pipefault report: %s\n", err);
         return PF_EXIT_HARNESS;
     }

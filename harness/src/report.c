@@ -25,6 +25,8 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "run.h"
+
 /* Generated at build time by reports/embed.cmake (report_assets.c). */
 extern const unsigned char pf_report_html[], pf_report_js[], pf_report_css[];
 extern const size_t pf_report_html_len, pf_report_js_len, pf_report_css_len;
@@ -48,14 +50,19 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Reads a whole file into a NUL-terminated buffer. */
-static char *read_file(const char *path, size_t *len_out)
+/* Reads the whole file `name` of the store into a NUL-terminated buffer
+ * (no symlink followed: results.json may sit in someone else's copy). */
+static char *read_file(int dirfd, const char *name, size_t *len_out)
 {
-    FILE *fp = fopen(path, "rb");
+    int fd = pf_store_open_read(dirfd, name);
+    FILE *fp = fd >= 0 ? fdopen(fd, "rb") : NULL;
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    if (!fp)
+    if (!fp) {
+        if (fd >= 0)
+            close(fd);
         return NULL;
+    }
     for (;;) {
         if (cap - len < 65536) {
             size_t ncap = cap ? cap * 2 : 65536;
@@ -209,11 +216,11 @@ static void credit_attempt(json_object *ev, json_object *credits, size_t k)
 /* Attaches the scenario's trace events as "events". Problems with the trace
  * become notes shown in the scenario's section, never a failed report: a run
  * that broke is exactly when the report is wanted. */
-static void attach_trace(const char *outdir, json_object *scenario, long *bulk_budget)
+static void attach_trace(int dirfd, json_object *scenario, long *bulk_budget)
 {
     json_object *jtrace, *events = json_object_new_array();
     const char *rel;
-    char path[4096], *line = NULL;
+    char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     long lineno = 0, bad_lines = 0, first_bad = 0, dropped = 0, bulk = 0;
@@ -242,14 +249,16 @@ static void attach_trace(const char *outdir, json_object *scenario, long *bulk_b
         json_object_put(credits);
         return;
     }
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", outdir, rel) >= sizeof path) {
-        add_note(scenario, "trace path \"%s\" is too long", rel);
-        json_object_put(credits);
-        return;
-    }
-    fp = fopen(path, "r");
+    /* Beneath the store, no symlink on the way: a trace planted as a link
+     * to a root-only file must not end up in the page. */
+    int fd = pf_store_open_read(dirfd, rel);
+    fp = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (!fp) {
-        add_note(scenario, "%s: cannot read the trace: %s", rel, strerror(errno));
+        add_note(scenario, "%s: cannot read the trace: %s", rel,
+                 errno == ELOOP || errno == EXDEV ? "a symlink is not followed" :
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
         json_object_put(credits);
         return;
     }
@@ -381,64 +390,71 @@ static int write_page(FILE *fp, const char *data, size_t data_len, char *why, si
     return 0;
 }
 
-/* Temp file + rename: a reader (or a browser reloading) never sees half a page,
- * and a failed write leaves the previous index.html in place. */
-static int write_atomically(const char *outdir, const char *data, size_t data_len,
+/* A new temporary file renamed over index.html (store.c): a reader (or a
+ * browser reloading) never sees half a page, a failed write leaves the
+ * previous index.html in place, and nothing planted under either name is
+ * followed. */
+static int write_atomically(int dirfd, const char *shown, const char *data, size_t data_len,
                             char *err, size_t errlen)
 {
-    char tmp[4096], dest[4096], why[256] = "";
+    char tmp[300], why[256] = "";
     int fd, rc;
     FILE *fp;
 
-    if ((size_t)snprintf(dest, sizeof dest, "%s/index.html", outdir) >= sizeof dest ||
-        (size_t)snprintf(tmp, sizeof tmp, "%s/.index.html.XXXXXX", outdir) >= sizeof tmp) {
-        set_err(err, errlen, "%s/index.html: path too long", outdir);
-        return -1;
-    }
-    fd = mkstemp(tmp);
+    fd = pf_store_tmp(dirfd, "index.html", tmp, sizeof tmp);
     if (fd < 0) {
-        set_err(err, errlen, "%s: cannot create a temporary file: %s", dest, strerror(errno));
+        set_err(err, errlen, "%s/index.html: cannot create a temporary file: %s", shown,
+                strerror(errno));
         return -1;
     }
     fp = fdopen(fd, "w");
     if (!fp) {
-        set_err(err, errlen, "%s: cannot write: %s", dest, strerror(errno));
+        set_err(err, errlen, "%s/index.html: cannot write: %s", shown, strerror(errno));
         close(fd);
-        unlink(tmp);
+        unlinkat(dirfd, tmp, 0);
         return -1;
     }
     rc = write_page(fp, data, data_len, why, sizeof why);
     if (rc == -2) {
-        set_err(err, errlen, "%s: %s", dest, why);
+        set_err(err, errlen, "%s/index.html: %s", shown, why);
         fclose(fp);
-        unlink(tmp);
+        unlinkat(dirfd, tmp, 0);
         return -1;
     }
-    /* mkstemp makes the file 0600; give it the mode any other file of the
-     * run gets (0666 less the umask), so whoever can read results.json can
-     * read the report. */
-    mode_t um = umask(0);
-    umask(um);
-    if (rc == 0 && (fflush(fp) != 0 || fchmod(fd, 0666 & ~um) != 0 || fsync(fd) != 0))
+    if (rc == 0 && (fflush(fp) != 0 || fsync(fd) != 0))
         rc = -1;
     int saved = errno;
     if (fclose(fp) != 0 && rc == 0) {
         rc = -1;
         saved = errno;
     }
-    if (rc == 0 && rename(tmp, dest) != 0) {
+    if (rc != 0) {
+        unlinkat(dirfd, tmp, 0);
+    } else if (pf_store_commit(dirfd, tmp, "index.html") != 0) {
         rc = -1;
         saved = errno;
     }
     if (rc != 0) {
-        set_err(err, errlen, "%s: cannot write: %s", dest, strerror(saved));
-        unlink(tmp);
+        set_err(err, errlen, "%s/index.html: cannot write: %s", shown, strerror(saved));
         return -1;
     }
     return 0;
 }
 
 int pf_report_write(const char *outdir, char *err, size_t errlen)
+{
+    int fd = open(outdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        set_err(err, errlen, "%s: cannot open (a symlink is not followed): %s", outdir,
+                strerror(errno));
+        return -1;
+    }
+    int rc = pf_report_write_at(fd, outdir, err, errlen);
+    close(fd);
+    return rc;
+}
+
+int pf_report_write_at(int dirfd, const char *outdir, char *err, size_t errlen)
 {
     char path[4096], why[256];
     size_t len;
@@ -447,11 +463,8 @@ int pf_report_write(const char *outdir, char *err, size_t errlen)
     long bulk_budget = TOTAL_BULK_EVENTS;
     int rc;
 
-    if ((size_t)snprintf(path, sizeof path, "%s/results.json", outdir) >= sizeof path) {
-        set_err(err, errlen, "%s/results.json: path too long", outdir);
-        return -1;
-    }
-    text = read_file(path, &len);
+    snprintf(path, sizeof path, "%s/results.json", outdir);
+    text = read_file(dirfd, "results.json", &len);
     if (!text) {
         set_err(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         return -1;
@@ -476,7 +489,7 @@ int pf_report_write(const char *outdir, char *err, size_t errlen)
             json_object_put(root);
             return -1;
         }
-        attach_trace(outdir, sc, &bulk_budget);
+        attach_trace(dirfd, sc, &bulk_budget);
     }
 
     /* When the page was made, so a stale report is recognisable. */
@@ -494,7 +507,7 @@ int pf_report_write(const char *outdir, char *err, size_t errlen)
         json_object_put(root);
         return -1;
     }
-    rc = write_atomically(outdir, data, data_len, err, errlen);
+    rc = write_atomically(dirfd, outdir, data, data_len, err, errlen);
     json_object_put(root);
     return rc;
 }

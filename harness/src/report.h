@@ -17,5 +17,9 @@
  * gets its section, with a note saying what was wrong with the trace.
  * Returns 0, or -1 with a message naming the file in err. */
 int pf_report_write(const char *outdir, char *err, size_t errlen);
+/* The same in the directory dirfd (outdir names it in messages). Every file
+ * is read beneath dirfd with no symlink followed, and index.html is a new
+ * file renamed over the old one (store.c). */
+int pf_report_write_at(int dirfd, const char *outdir, char *err, size_t errlen);
 
 #endif

@@ -4,11 +4,12 @@
 
 #include <json-c/json.h>
 
-/* Writes <outdir>/results.json atomically. 0 or -1 with errno. */
-int pf_results_write(const char *outdir, json_object *results);
+/* Writes results.json into the store directory dirfd atomically (a new
+ * temporary file renamed over it). 0 or -1 with errno. */
+int pf_results_write(int dirfd, json_object *results);
 
-/* Writes <outdir>/junit.xml: one testcase per scenario, failures carrying
+/* Writes junit.xml the same way: one testcase per scenario, failures carrying
  * the failed expectations' details and a link into index.html. */
-int pf_junit_write(const char *outdir, json_object *results);
+int pf_junit_write(int dirfd, json_object *results);
 
 #endif

@@ -4,7 +4,8 @@
  * directory, so that non-root clients can reach the endpoint; and the
  * scenario's folder in the store), hands the run to the platform's backend,
  * then reads the trace back and lets the checker judge it. Whatever the
- * backend did, the work directory is removed before the next scenario.
+ * backend did, the work directory is removed before the next scenario,
+ * relative to the fd of the directory it was made in.
  */
 #include "run.h"
 
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -143,27 +145,69 @@ void pf_remove_tree(const char *path)
     close(pfd);
 }
 
-/* The end of a file as valid UTF-8 text ("" if there is none): at most
- * `max - 1` bytes, starting on a character boundary, invalid bytes shown as
- * U+FFFD. */
-static void file_tail(const char *path, char *out, size_t max)
+/* The end of the file `name` of dirfd as valid UTF-8 text ("" if there is
+ * none, or it is not a regular file): at most `max - 1` bytes, starting on a
+ * character boundary, invalid bytes shown as U+FFFD. */
+static void file_tail(int dirfd, const char *name, char *out, size_t max)
 {
     out[0] = 0;
-    FILE *fp = fopen(path, "re");
-    if (!fp)
+    int fd = dirfd >= 0 ? pf_store_open_read(dirfd, name) : -1;
+    struct stat st;
+    if (fd < 0)
         return;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return;
+    }
     /* A replaced byte grows to three: read a third of the room, whole. */
     size_t want = (max - 1) / 3;
     char *raw = pf_xmalloc(want + 1);
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    long from = size > (long)want ? size - (long)want : 0;
-    fseek(fp, from, SEEK_SET);
-    size_t n = fread(raw, 1, want, fp);
-    fclose(fp);
+    off_t from = st.st_size > (off_t)want ? st.st_size - (off_t)want : 0;
+    ssize_t got = pread(fd, raw, want, from);
+    close(fd);
+    size_t n = got > 0 ? (size_t)got : 0;
     size_t start = from > 0 ? pf_utf8_boundary(raw, n, 0) : 0;
     pf_utf8_clean(raw + start, n - start, out, max);
     free(raw);
+}
+
+/* The scenario's work directory: a new directory in /tmp (clients of other
+ * accounts must reach the endpoint in it), made and later removed relative
+ * to the fd of /tmp opened here, so that its name is never resolved again. */
+static int make_workdir(struct pf_run *run, int *parent_fd, char *name, size_t namelen)
+{
+    *parent_fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*parent_fd < 0)
+        return -1;
+    for (int tries = 0; tries < 16; tries++) {
+        unsigned char r[3];
+        if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+            break;
+        snprintf(name, namelen, "pipefault-%s-%02x%02x%02x", run->run_id, r[0], r[1], r[2]);
+        if (mkdirat(*parent_fd, name, 0700) < 0) {
+            if (errno == EEXIST)
+                continue;
+            break;
+        }
+        int fd = pf_dir_open_private(*parent_fd, name);
+        if (fd < 0 || fchmod(fd, 0755) < 0) {
+            int saved = errno;
+            if (fd >= 0)
+                close(fd);
+            unlinkat(*parent_fd, name, AT_REMOVEDIR);
+            errno = saved;
+            break;
+        }
+        close(fd);
+        snprintf(run->workdir, sizeof run->workdir, "/tmp/%s", name);
+        return 0;
+    }
+    int saved = errno;
+    close(*parent_fd);
+    *parent_fd = -1;
+    name[0] = 0;
+    errno = saved;
+    return -1;
 }
 
 static uint64_t name_hash(const char *s)
@@ -185,7 +229,10 @@ json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_e
     snprintf(run.outdir, sizeof run.outdir, "%s/%s", env->outdir, sc->name);
     run.fixture_dir = env->fixture_dir;
     run.tool_dir = env->tool_dir;
+    run.outdir_fd = -1;
     *harness_error = 0;
+    int work_parent = -1;
+    char work_name[64] = "";
 
     json_object *res = NULL;
     const char *verdict = NULL;
@@ -193,20 +240,22 @@ json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_e
     char trace_path[1200];
     snprintf(trace_path, sizeof trace_path, "%s/trace.jsonl", run.outdir);
 
-    if (mkdir(run.outdir, 0755) < 0 && errno != EEXIST) {
-        snprintf(run.error, sizeof run.error, "mkdir %s: %s", run.outdir, strerror(errno));
+    run.outdir_fd = pf_store_mkdir(env->store_fd, sc->name);
+    if (run.outdir_fd < 0) {
+        snprintf(run.error, sizeof run.error, "cannot use %s: %s", run.outdir,
+                 errno == EPERM ? "it exists and is not a directory of this uid that only it "
+                 "can write to" : strerror(errno));
         *harness_error = 1;
         goto verdict;
     }
-    snprintf(run.workdir, sizeof run.workdir, "/tmp/pipefault-%s-XXXXXX", run.run_id);
-    if (!mkdtemp(run.workdir) || chmod(run.workdir, 0755) < 0) {
+    if (make_workdir(&run, &work_parent, work_name, sizeof work_name) < 0) {
         snprintf(run.error, sizeof run.error, "cannot create a work directory in /tmp: %s",
                  strerror(errno));
         *harness_error = 1;
-        run.workdir[0] = 0;
         goto verdict;
     }
-    if (pf_trace_open(&run.trace, trace_path) < 0) {
+    int trace_fd = pf_store_create(run.outdir_fd, "trace.jsonl");
+    if (trace_fd < 0 || pf_trace_open_fd(&run.trace, trace_fd) < 0) {
         snprintf(run.error, sizeof run.error, "cannot write %s: %s", trace_path, strerror(errno));
         *harness_error = 1;
         goto verdict;
@@ -231,9 +280,7 @@ json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_e
         if (rc != PF_RUN_OK)
             verdict = "error";
         /* Every backend sends the server's stderr to <outdir>/server.stderr. */
-        char errpath[1200];
-        snprintf(errpath, sizeof errpath, "%s/server.stderr", run.outdir);
-        file_tail(errpath, run.server_stderr, sizeof run.server_stderr);
+        file_tail(run.outdir_fd, "server.stderr", run.server_stderr, sizeof run.server_stderr);
     }
     pf_trace_close(&run.trace);
     if (run.trace.write_errno) {
@@ -244,7 +291,8 @@ json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_e
     }
 
 verdict:;
-    json_object *trace = pf_trace_read(trace_path);
+    int rfd = run.outdir_fd >= 0 ? pf_store_open_read(run.outdir_fd, "trace.jsonl") : -1;
+    json_object *trace = rfd >= 0 ? pf_trace_read_fd(rfd) : NULL;
     if (!trace)
         trace = json_object_new_array();
     res = pf_check(sc, trace);
@@ -272,7 +320,11 @@ verdict:;
     json_object_object_add(server, "stderr_tail", json_object_new_string(run.server_stderr));
     json_object_object_add(res, "server", server);
 
-    if (run.workdir[0])
-        pf_remove_tree(run.workdir);
+    if (work_parent >= 0) {
+        pf_remove_tree_at(work_parent, work_name, run.workdir);
+        close(work_parent);
+    }
+    if (run.outdir_fd >= 0)
+        close(run.outdir_fd);
     return res;
 }

@@ -9,6 +9,8 @@
 #define PF_RUN_H
 
 #include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "events.h"
 #include "scenario.h"
@@ -16,7 +18,8 @@
 /* What every scenario of one `pipefault run` shares. */
 struct pf_run_env {
     char run_id[8];           /* six hex digits, also the account prefix */
-    const char *outdir;       /* the run's store directory */
+    const char *outdir;       /* the run's store directory, as shown in messages */
+    int store_fd;             /* that directory, opened without following links */
     uint64_t seed;
     const char *fixture_dir;  /* where built fixtures live */
     const char *tool_dir;     /* where pipefault's own helper programs live */
@@ -29,6 +32,7 @@ struct pf_run {
     char run_id[8];           /* six hex digits, also the account prefix */
     char workdir[256];        /* private, world-traversable dir for this scenario, removed after */
     char outdir[1024];        /* <out>/<scenario>/ : trace.jsonl, server.stderr */
+    int outdir_fd;            /* that directory: create its files with pf_store_create */
     const char *fixture_dir;  /* where built fixtures live */
     const char *tool_dir;     /* where pipefault's own helper programs live */
     int64_t deadline_ns;      /* absolute CLOCK_MONOTONIC */
@@ -79,6 +83,29 @@ void pf_remove_tree(const char *path);
  * directory owned by the harness's uid and not writable by group or others
  * (else it is left alone); `shown` names it in messages. 0 or -1. */
 int pf_remove_tree_at(int parentfd, const char *name, const char *shown);
+
+/* The run's store (store.c). Every output file is created relative to a
+ * directory fd, never through a link and never into an existing file: a new
+ * file under a random temporary name (O_CREAT | O_EXCL | O_NOFOLLOW), then
+ * renamed over its name, so whatever was planted there is replaced as an
+ * entry, never followed or truncated. Names are single path components.
+ * Each returns an fd (or 0) on success, -1 with errno. */
+/* The directory `name` of dirfd, not followed if a link, which must be owned
+ * by the harness's uid and not writable by group or others (else EPERM). */
+int pf_dir_open_private(int dirfd, const char *name);
+/* Creates (0755), or accepts as above, the directory `name` of dirfd. */
+int pf_store_mkdir(int dirfd, const char *name);
+/* A new file ".name.<random>" (0644 less the umask); its name goes to tmp. */
+int pf_store_tmp(int dirfd, const char *name, char *tmp, size_t tmplen);
+/* Renames tmp over name (removing tmp on failure). */
+int pf_store_commit(int dirfd, const char *tmp, const char *name);
+/* A new, empty file `name`, open for writing (tmp + commit at once): for
+ * files written as the run goes (trace.jsonl, server.stderr). */
+int pf_store_create(int dirfd, const char *name);
+/* Opens relpath for reading, beneath dirfd, with no symlink on the way. */
+int pf_store_open_read(int dirfd, const char *relpath);
+/* Makes `name` a symlink to target, replacing whatever entry it was. */
+int pf_store_link(int dirfd, const char *target, const char *name);
 
 /* Every backend, NULL-terminated (backends.c: the one core file that
  * names the platforms), and the one for a platform. */

@@ -142,41 +142,104 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* May a directory on the way to the store (or the store itself) be trusted
+ * not to have its entries swapped? Owned by root or by us, and writable by
+ * nobody else unless sticky (then others cannot rename or remove what we
+ * make in it). */
+static bool safe_dir(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) &&
+           (st.st_uid == 0 || st.st_uid == geteuid()) &&
+           (!(st.st_mode & 022) || (st.st_mode & S_ISVTX));
+}
+
+/* Opens --out DIR one component at a time, never following a link and
+ * creating what is missing, so that every directory on the way is checked
+ * and the store is the one we checked. fd, -1 (cannot) or -2 (refused). */
+static int open_out(const char *path)
+{
+    char *copy = pf_xstrdup(path), *save = NULL;
+    int fd = open(path[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool failed = fd < 0;
+    const char *why = NULL;
+    char at[4096] = "";
+    if (fd >= 0 && !safe_dir(fd))
+        why = "a directory on the way is writable by others (and not sticky) or owned by "
+              "another user";
+    for (char *c = strtok_r(copy, "/", &save); fd >= 0 && !why && c;
+         c = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(c, "."))
+            continue;
+        snprintf(at + strlen(at), sizeof at - strlen(at), "%s%s", at[0] || path[0] == '/' ?
+                 "/" : "", c);
+        if (!strcmp(c, "..")) {
+            why = "it has a '..' component";
+            break;
+        }
+        if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST) {
+            fprintf(stderr, "pipefault: cannot create %s: %s\n", at, strerror(errno));
+            failed = true;
+            break;
+        }
+        int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(fd);
+        fd = next;
+        if (fd < 0) {
+            if (errno == ELOOP || errno == ENOTDIR)
+                why = "it is, or goes through, a symlink or something not a directory";
+            else {
+                fprintf(stderr, "pipefault: cannot open %s: %s\n", at, strerror(errno));
+                failed = true;
+            }
+            break;
+        }
+        if (!safe_dir(fd))
+            why = "a directory on the way is writable by others (and not sticky) or owned by "
+                  "another user";
+    }
+    free(copy);
+    if (failed) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    struct stat st;
+    /* The store itself: ours. */
+    if (!why && (fstat(fd, &st) < 0 || st.st_uid != geteuid()))
+        why = "it is not owned by this uid";
+    if (why) {
+        fprintf(stderr, "pipefault: refusing --out %s: %s%s%s; anyone who can swap or write "
+                "entries there could make pipefault write elsewhere (it must be a real path "
+                "of directories owned by root or uid %ld, each writable by nobody else unless "
+                "sticky)\n", path, why, at[0] ? ": " : "", at, (long)geteuid());
+        if (fd >= 0)
+            close(fd);
+        return -2;
+    }
+    return fd;
+}
+
+/* The run's store: --out DIR, or a new out/<stamp>-<run> with out/latest
+ * pointing at it. Returns its fd (name in dir), -1 (cannot) or -2 (bad
+ * --out: exit 2). */
 static int make_store(const struct pf_suite_options *o, const char *run_id, char *dir,
                       size_t n)
 {
     if (o->out) {
         snprintf(dir, n, "%s", o->out);
-        /* mkdir -p: the missing parents, then the store itself. */
-        for (char *p = dir + 1; *p; p++)
-            if (*p == '/') {
-                *p = 0;
-                if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-                    fprintf(stderr, "pipefault: cannot create %s: %s\n", dir, strerror(errno));
-                    *p = '/';
-                    return -1;
-                }
-                *p = '/';
-            }
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-            fprintf(stderr, "pipefault: cannot create %s: %s\n", dir, strerror(errno));
-            return -1;
-        }
-        /* Whoever else can write into the store could plant symlinks there
-         * and make root overwrite files elsewhere. */
-        struct stat st;
-        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-            (st.st_mode & 022)) {
-            fprintf(stderr, "pipefault: refusing --out %s: it must be a directory (not a "
-                    "symlink) owned by uid %ld and not writable by group or others, since "
-                    "anyone who can write there could make pipefault overwrite other files\n",
-                    dir, (long)geteuid());
-            return -2;
-        }
-        return 0;
+        return open_out(o->out);
     }
+    /* out/ may belong to whoever owns the working directory: only the new
+     * directory made in it is trusted, and reached through its fd. */
     if (mkdir("out", 0755) < 0 && errno != EEXIST) {
         fprintf(stderr, "pipefault: cannot create out/: %s\n", strerror(errno));
+        return -1;
+    }
+    int outfd = open("out", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (outfd < 0) {
+        fprintf(stderr, "pipefault: cannot open out/ (a symlink is not followed): %s\n",
+                strerror(errno));
         return -1;
     }
     char stamp[32];
@@ -185,15 +248,18 @@ static int make_store(const struct pf_suite_options *o, const char *run_id, char
     char name[64];
     snprintf(name, sizeof name, "%s-%s", stamp, run_id);
     snprintf(dir, n, "out/%s", name);
-    if (mkdir(dir, 0755) < 0) {
+    int fd = -1;
+    if (mkdirat(outfd, name, 0755) < 0 || (fd = pf_dir_open_private(outfd, name)) < 0) {
         fprintf(stderr, "pipefault: cannot create %s: %s\n", dir, strerror(errno));
+        close(outfd);
         return -1;
     }
     /* out/latest -> the newest run, replaced atomically. */
-    unlink("out/.latest.tmp");
-    if (symlink(name, "out/.latest.tmp") == 0)
-        rename("out/.latest.tmp", "out/latest");
-    return 0;
+    if (pf_store_link(outfd, name, "latest") < 0)
+        fprintf(stderr, "pipefault: warning: cannot point out/latest at %s: %s\n", name,
+                strerror(errno));
+    close(outfd);
+    return fd;
 }
 
 static void progress(size_t i, size_t n, const char *name, json_object *res)
@@ -280,6 +346,7 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
     }
     char outdir[4096];
     int store = make_store(o, env.run_id, outdir, sizeof outdir);
+    env.store_fd = store;
     if (store < 0) {
         end_backends(l, &env, nbegun);
         return store == -2 ? PF_EXIT_BAD_INPUT : PF_EXIT_HARNESS;
@@ -325,14 +392,15 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
     json_object_object_add(results, "scenarios", scenarios);
 
     int rc = PF_EXIT_PASS;
-    if (pf_results_write(outdir, results) < 0 || pf_junit_write(outdir, results) < 0) {
+    if (pf_results_write(store, results) < 0 || pf_junit_write(store, results) < 0) {
         fprintf(stderr, "pipefault: cannot write results into %s: %s\n", outdir, strerror(errno));
         rc = PF_EXIT_HARNESS;
-    } else if (pf_report_write(outdir, err, sizeof err) < 0) {
+    } else if (pf_report_write_at(store, outdir, err, sizeof err) < 0) {
         fprintf(stderr, "pipefault: report: %s\n", err);
         rc = PF_EXIT_HARNESS;
     }
     json_object_put(results);
+    close(store);
 
     fprintf(stderr, "pipefault: %d pass, %d fail, %d error, %d skipped, %d inconclusive",
             counts[V_PASS], counts[V_FAIL], counts[V_ERROR], counts[V_SKIPPED],

@@ -24,6 +24,10 @@
 
 #include "../plan.h"
 #include "../run.h"
+#include "../util.h"
+
+/* The GECOS field of every account: "pipefault run <run> pid <pid>". */
+#define GECOS_TAG "pipefault run "
 
 extern char **environ;
 
@@ -87,9 +91,10 @@ static int open_state_dir(char *err, size_t errlen)
     return fd;
 }
 
-/* Written whole or not at all (temp file, fsync, rename), so that a
- * concurrent sweep never reads a marker without its pid. */
-int pf_run_mark(const char *run_id, char *err, size_t errlen)
+/* Writes the marker `run_id` whole or not at all (temp file, fsync,
+ * rename), so that a concurrent sweep never reads one without its pid.
+ * body follows the pid line. */
+static int write_marker(const char *run_id, const char *body, char *err, size_t errlen)
 {
     int dfd = open_state_dir(err, errlen);
     if (dfd < 0)
@@ -98,9 +103,9 @@ int pf_run_mark(const char *run_id, char *err, size_t errlen)
     snprintf(tmp, sizeof tmp, ".%s.tmp", run_id);
     unlinkat(dfd, tmp, 0);
     int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    char line[32];
-    int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
-    if (fd < 0 || write(fd, line, (size_t)len) != len || fsync(fd) != 0 ||
+    char *text = pf_xasprintf("%ld\n%s", (long)getpid(), body);
+    size_t len = strlen(text);
+    if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0 ||
         renameat(dfd, tmp, dfd, run_id) != 0) {
         snprintf(err, errlen, "cannot write run marker %s/%s: %s", PF_STATE_DIR, run_id,
                  strerror(errno));
@@ -108,18 +113,48 @@ int pf_run_mark(const char *run_id, char *err, size_t errlen)
             close(fd);
         unlinkat(dfd, tmp, 0);
         close(dfd);
+        free(text);
         return -1;
     }
+    free(text);
     close(fd);
     close(dfd);
     return 0;
 }
 
+int pf_run_mark(const char *run_id, char *err, size_t errlen)
+{
+    return write_marker(run_id, "", err, errlen);
+}
+
 void pf_run_unmark(const char *run_id)
 {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", PF_STATE_DIR, run_id);
-    unlink(path);
+    char err[256];
+    int dfd = open_state_dir(err, sizeof err);
+    if (dfd < 0)
+        return;
+    unlinkat(dfd, run_id, 0);
+    close(dfd);
+}
+
+/* Names every group and account of the scenario in the run's marker before
+ * any of them exists: a harness killed while a shadow tool works leaves a
+ * marker that names what that tool may still add. */
+static int mark_planned(const struct pf_scenario *sc, const char *run_id, char *err,
+                        size_t errlen)
+{
+    char *body = pf_xstrdup("");
+    for (size_t i = 0; i < sc->ngroups + sc->naccounts; i++) {
+        bool group = i < sc->ngroups;
+        char real[33];
+        pf_real_name(run_id, group ? sc->groups[i] : sc->accounts[i - sc->ngroups].name, real);
+        char *more = pf_xasprintf("%s%s %s\n", body, group ? "group" : "user", real);
+        free(body);
+        body = more;
+    }
+    int rc = write_marker(run_id, body, err, errlen);
+    free(body);
+    return rc;
 }
 
 static int add_group(struct pf_accounts *a, const char *name, char *err, size_t errlen)
@@ -151,8 +186,9 @@ static int add_user(struct pf_accounts *a, const struct pf_account *acc,
             strcat(groups, ",");
         strcat(groups, real);
     }
+    /* The tag the sweep finds accounts by when their run's marker is gone. */
     char comment[64];
-    snprintf(comment, sizeof comment, "pipefault run %s pid %ld", a->run_id, (long)getpid());
+    snprintf(comment, sizeof comment, GECOS_TAG "%s pid %ld", a->run_id, (long)getpid());
     char *argv[16];
     int n = 0;
     argv[n++] = "useradd";
@@ -195,6 +231,8 @@ int pf_accounts_create(struct pf_accounts *a, const struct pf_scenario *sc,
                  PF_MAX_ACCOUNTS);
         return -1;
     }
+    if (mark_planned(sc, run_id, err, errlen) < 0)
+        return -1;
     for (size_t i = 0; i < sc->ngroups; i++)
         if (add_group(a, sc->groups[i], err, errlen) < 0)
             goto fail;
@@ -298,28 +336,57 @@ static bool tool_of_run_running(const char *prefix)
     return found;
 }
 
-static void remove_run_leftovers(const char *run_id)
+static void remove_user(const char *name)
+{
+    char *argv[] = {"userdel", (char *)name, NULL};
+    run_tool(argv);
+}
+
+static void remove_group(const char *name)
+{
+    char *argv[] = {"groupdel", (char *)name, NULL};
+    run_tool(argv);
+}
+
+/* Is this a name the run `prefix` (pf<run>_) could have made? */
+static bool of_run(const char *name, const char *prefix)
+{
+    return !strncmp(name, prefix, strlen(prefix)) && strlen(name) < 33 && !strchr(name, ':');
+}
+
+/* Removes what the dead run left: the accounts and groups its marker names
+ * (`body`, may be NULL) and any other pf<run>_ name, then its work
+ * directories. Returns false when a shadow tool of the run still runs after
+ * the wait: what it adds later would be missed, so the marker must stay. */
+static bool remove_run_leftovers(const char *run_id, const char *body)
 {
     /* Let a tool the dead harness started finish, or what it adds after
      * our listing would stay for good (bounded: 10 s). */
-    char tprefix[16];
-    snprintf(tprefix, sizeof tprefix, "pf%s_", run_id);
-    for (int i = 0; i < 200 && tool_of_run_running(tprefix); i++)
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "pf%s_", run_id);
+    bool busy = true;
+    for (int i = 0; i < 200 && (busy = tool_of_run_running(prefix)); i++)
         usleep(50000);
 
-    char prefix[16], names[256][33];
-    snprintf(prefix, sizeof prefix, "pf%s_", run_id);
-    size_t n = names_with_prefix("/etc/passwd", prefix, names, 256);
-    for (size_t i = 0; i < n; i++) {
-        char *argv[] = {"userdel", names[i], NULL};
-        run_tool(argv);
+    /* Users before groups: a group is not removed while it is a primary one. */
+    for (int pass = 0; pass < 2; pass++) {
+        const char *kind = pass == 0 ? "user " : "group ";
+        for (const char *l = body; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+            char name[64];
+            if (strncmp(l, kind, strlen(kind)) ||
+                sscanf(l + strlen(kind), "%63[^\n ]", name) != 1 || !of_run(name, prefix))
+                continue;
+            if (pass == 0 ? getpwnam(name) != NULL : getgrnam(name) != NULL)
+                (pass == 0 ? remove_user : remove_group)(name);
+        }
+        char names[256][33];
+        size_t n = names_with_prefix(pass == 0 ? "/etc/passwd" : "/etc/group", prefix, names,
+                                     256);
+        for (size_t i = 0; i < n; i++)
+            (pass == 0 ? remove_user : remove_group)(names[i]);
     }
-    n = names_with_prefix("/etc/group", prefix, names, 256);
-    for (size_t i = 0; i < n; i++) {
-        char *argv[] = {"groupdel", names[i], NULL};
-        run_tool(argv);
-    }
-    /* The run's private directories: /tmp/pipefault-<run>-* */
+    /* The run's private directories: /tmp/pipefault-<run>-*, removed
+     * relative to the fd of /tmp (only private root directories). */
     DIR *d = opendir("/tmp");
     if (d) {
         char want[32];
@@ -327,41 +394,121 @@ static void remove_run_leftovers(const char *run_id)
         for (struct dirent *e; (e = readdir(d));) {
             if (strncmp(e->d_name, want, strlen(want)))
                 continue;
-            char path[512];
-            snprintf(path, sizeof path, "/tmp/%s", e->d_name);
-            pf_remove_tree(path);
+            char shown[512];
+            snprintf(shown, sizeof shown, "/tmp/%s", e->d_name);
+            pf_remove_tree_at(dirfd(d), e->d_name, shown);
         }
         closedir(d);
     }
+    if (busy)
+        fprintf(stderr, "pipefault: warning: a shadow tool of run %s still runs; its marker "
+                "is kept so that a later `pipefault clean` finds what it adds\n", run_id);
+    return !busy;
+}
+
+/* The marker `name` of the state directory: its pid and the rest (the names
+ * it plans), or pid 0 when it cannot be read. */
+static long read_marker(int dfd, const char *name, char *body, size_t bodylen)
+{
+    body[0] = 0;
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char buf[8192];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    char *end;
+    long pid = strtol(buf, &end, 10);
+    if (end == buf || *end != '\n')
+        return 0;
+    snprintf(body, bodylen, "%s", end + 1);
+    return pid;
+}
+
+static bool alive(long pid)
+{
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+/* Runs whose accounts are in /etc/passwd, tagged in the GECOS field, but
+ * whose marker is gone (removed by hand, or lost): their leftovers are found
+ * by the tag, and removed when the pid it names is gone. */
+static int sweep_by_tag(int dfd)
+{
+    FILE *fp = fopen("/etc/passwd", "re");
+    if (!fp)
+        return 0;
+    char line[1024], done[64][8];
+    size_t ndone = 0;
+    int cleaned = 0;
+    while (fgets(line, sizeof line, fp)) {
+        /* name:pw:uid:gid:GECOS:home:shell */
+        char *f[5] = {line};
+        for (int k = 1; k < 5 && f[k - 1]; k++) {
+            char *c = strchr(f[k - 1], ':');
+            f[k] = c ? c + 1 : NULL;
+        }
+        char run_id[8];
+        long pid;
+        if (!f[4] || strncmp(f[4], GECOS_TAG, strlen(GECOS_TAG)) ||
+            sscanf(f[4] + strlen(GECOS_TAG), "%6[0-9a-f] pid %ld", run_id, &pid) != 2 ||
+            strlen(run_id) != 6)
+            continue;
+        bool seen = false;
+        for (size_t i = 0; i < ndone && !seen; i++)
+            seen = !strcmp(done[i], run_id);
+        struct stat st;
+        if (seen || alive(pid) || (dfd >= 0 && fstatat(dfd, run_id, &st, AT_SYMLINK_NOFOLLOW) == 0))
+            continue;   /* a live run, or one the marker sweep handles */
+        if (ndone < 64)
+            snprintf(done[ndone++], sizeof done[0], "%s", run_id);
+        fprintf(stderr, "pipefault: removing accounts of run %s found by their tag (no marker; "
+                "harness pid %ld is gone)\n", run_id, pid);
+        fclose(fp);
+        remove_run_leftovers(run_id, NULL);
+        cleaned++;
+        /* /etc/passwd changed under us: read it again from the start. */
+        fp = fopen("/etc/passwd", "re");
+        if (!fp)
+            break;
+    }
+    if (fp)
+        fclose(fp);
+    return cleaned;
 }
 
 int pf_accounts_sweep(void)
 {
-    DIR *d = opendir(PF_STATE_DIR);
-    if (!d)
-        return 0;
+    char err[256];
+    int dfd = open_state_dir(err, sizeof err);
     int cleaned = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (strlen(e->d_name) != 6)
+    DIR *d = NULL;
+    if (dfd < 0)
+        fprintf(stderr, "pipefault: warning: %s; run markers are not read\n", err);
+    else if (!(d = fdopendir(dup(dfd))))
+        fprintf(stderr, "pipefault: warning: cannot read %s: %s\n", PF_STATE_DIR,
+                strerror(errno));
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (strlen(e->d_name) != 6 || strspn(e->d_name, "0123456789abcdef") != 6)
             continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", PF_STATE_DIR, e->d_name);
-        FILE *fp = fopen(path, "re");
-        long pid = 0;
-        if (fp) {
-            if (fscanf(fp, "%ld", &pid) != 1)
-                pid = 0;
-            fclose(fp);
-        }
-        /* No pid (a marker of an older version being written): never dead. */
-        if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno == EPERM)
+        char body[8192];
+        long pid = read_marker(dfd, e->d_name, body, sizeof body);
+        /* No pid (unreadable, or an older version writing it): never dead. */
+        if (pid <= 0 || alive(pid))
             continue;   /* that harness is still running */
         fprintf(stderr, "pipefault: removing leftovers of run %s (harness pid %ld is gone)\n",
                 e->d_name, pid);
-        remove_run_leftovers(e->d_name);
-        unlink(path);
+        if (remove_run_leftovers(e->d_name, body))
+            unlinkat(dfd, e->d_name, 0);
         cleaned++;
     }
-    closedir(d);
+    if (d)
+        closedir(d);
+    cleaned += sweep_by_tag(dfd);
+    if (dfd >= 0)
+        close(dfd);
     return cleaned;
 }

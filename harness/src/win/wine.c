@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -75,6 +76,9 @@ void pf_wine_path(const char *unix_path, char *out, size_t n)
 static void child_env(const struct pf_wine *w, char *const env[])
 {
     setenv("WINEPREFIX", w->prefix, 1);
+    /* Debian's wineserver makes its socket directory (wine-XXXXXX) under
+     * $TMPDIR: keep it in the session's private directory too. */
+    setenv("TMPDIR", w->tmpdir, 1);
     setenv("WINEDEBUG", "-all", 1);
     /* No Mono/Gecko installer dialogs when the prefix is created. */
     setenv("WINEDLLOVERRIDES", "mscoree,mshtml=", 1);
@@ -139,41 +143,74 @@ static void read_version(struct pf_wine *w)
     }
 }
 
-/* Debian's Wine keeps the wineserver's socket and lock in a directory of
- * its own under $TMPDIR (or /tmp), named "wine-XXXXXX" in the prefix's
- * file `wineserver`; it outlives the server. Reads that name (before the
- * server is stopped) into out, "" if there is none. */
-static void server_dir_of(const char *prefix, char *out, size_t n)
-{
-    char path[PATH_MAX + 16], name[64] = "";
-    out[0] = '\0';
-    snprintf(path, sizeof path, "%s/wineserver", prefix);
-    FILE *fp = fopen(path, "re");
-    if (!fp)
-        return;
-    if (!fgets(name, sizeof name, fp))
-        name[0] = '\0';
-    fclose(fp);
-    name[strcspn(name, "\n")] = '\0';
-    /* Only ever a plain "wine-XXXXXX" name: never remove anything else. */
-    if (strncmp(name, "wine-", 5) || strchr(name, '/') || strstr(name, ".."))
-        return;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(out, n, "%s/%s", tmp && *tmp ? tmp : "/tmp", name);
-}
-
-/* Kills everything in the prefix and waits for the wineserver to exit;
- * then its socket directory can go. */
+/* Kills everything in the prefix and waits for the wineserver to exit. Its
+ * socket directory is in the session directory and goes with it. */
 static void kill_prefix(const struct pf_wine *w)
 {
-    char server_dir[PATH_MAX];
-    server_dir_of(w->prefix, server_dir, sizeof server_dir);
     char *kill_argv[] = {"wineserver", "-k", NULL};
     char *wait_argv[] = {"wineserver", "-w", NULL};
     run_wait(w, kill_argv);
     run_wait(w, wait_argv);
-    if (server_dir[0])
-        pf_remove_tree(server_dir);
+}
+
+/* Opens PF_WINE_DIR, creating what is missing, one component at a time
+ * from / without following a link: every directory on the way must be
+ * root's and writable by nobody else, and the last one root's alone (0700).
+ * fd, or -1 with err set. */
+static int open_wine_root(char *err, size_t errlen)
+{
+    char path[] = PF_WINE_DIR, *save = NULL;
+    int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    for (char *c = strtok_r(path, "/", &save); fd >= 0 && c; c = strtok_r(NULL, "/", &save)) {
+        bool last = !save || !*save;
+        if (mkdirat(fd, c, last ? 0700 : 0755) < 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create %s: %s", PF_WINE_DIR, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(fd);
+        fd = next;
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0) {
+            snprintf(err, errlen, "cannot open %s (no symlink is followed): %s", PF_WINE_DIR,
+                     strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        if (st.st_uid != geteuid() || (st.st_mode & (last ? 077 : 022))) {
+            snprintf(err, errlen, "%s: %s is not private to uid %ld (owner %ld, mode %04o): "
+                     "refusing to keep Wine state there", PF_WINE_DIR, c, (long)geteuid(),
+                     (long)st.st_uid, (unsigned)(st.st_mode & 07777));
+            close(fd);
+            return -1;
+        }
+    }
+    if (fd < 0)
+        snprintf(err, errlen, "cannot open /: %s", strerror(errno));
+    return fd;
+}
+
+/* The paths of a session directory `name` of PF_WINE_DIR. */
+static void session_paths(struct pf_wine *w, const char *name)
+{
+    snprintf(w->dir, sizeof w->dir, "%s", name);
+    snprintf(w->prefix, sizeof w->prefix, "%s/%s/prefix", PF_WINE_DIR, name);
+    snprintf(w->tmpdir, sizeof w->tmpdir, "%s/%s/tmp", PF_WINE_DIR, name);
+}
+
+static void remove_session(const struct pf_wine *w)
+{
+    char err[512], shown[PATH_MAX + 32];
+    int root = open_wine_root(err, sizeof err);
+    if (root < 0) {
+        fprintf(stderr, "pipefault: warning: Wine session %s not removed: %s\n", w->dir, err);
+        return;
+    }
+    snprintf(shown, sizeof shown, "%s/%s", PF_WINE_DIR, w->dir);
+    pf_remove_tree_at(root, w->dir, shown);
+    close(root);
 }
 
 static void session_end(void)
@@ -181,7 +218,7 @@ static void session_end(void)
     if (!session_ready)
         return;
     kill_prefix(&session);
-    pf_remove_tree(session.prefix);
+    remove_session(&session);
     session_ready = false;
 }
 
@@ -197,15 +234,36 @@ struct pf_wine *pf_wine_session(char *err, size_t errlen)
     if (session_ready)
         return &session;
     struct pf_wine *w = &session;
-    const char *tmp = getenv("TMPDIR");
-    /* The pid in the name tells `pipefault clean` whose prefix it is. */
-    snprintf(w->prefix, sizeof w->prefix, "%s/pipefault-wine-%ld-XXXXXX",
-             tmp && *tmp ? tmp : "/tmp", (long)getpid());
-    if (!mkdtemp(w->prefix)) {
-        snprintf(err, errlen, "cannot create a Wine prefix directory: %s", strerror(errno));
+    int root = open_wine_root(err, errlen);
+    if (root < 0)
+        return NULL;
+    /* <pid>-<random>/{prefix,tmp}: the pid tells `pipefault clean` whose
+     * session it is. Wine refuses a prefix not owned by the user: ours is. */
+    char name[64];
+    int made = -1;
+    for (int tries = 0; tries < 16 && made < 0; tries++) {
+        unsigned char r[3];
+        if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+            break;
+        snprintf(name, sizeof name, "%ld-%02x%02x%02x", (long)getpid(), r[0], r[1], r[2]);
+        made = mkdirat(root, name, 0700);
+        if (made < 0 && errno != EEXIST)
+            break;
+    }
+    int sfd = made == 0 ? pf_dir_open_private(root, name) : -1;
+    if (sfd < 0 || mkdirat(sfd, "prefix", 0700) < 0 || mkdirat(sfd, "tmp", 0700) < 0) {
+        snprintf(err, errlen, "cannot create a Wine session directory in %s: %s", PF_WINE_DIR,
+                 strerror(errno));
+        if (sfd >= 0)
+            close(sfd);
+        if (made == 0)
+            pf_remove_tree_at(root, name, PF_WINE_DIR);
+        close(root);
         return NULL;
     }
-    /* Wine refuses a prefix that is not owned by the user: mkdtemp's is. */
+    close(sfd);
+    close(root);
+    session_paths(w, name);
     session_ready = true;
     atexit(session_end);
 
@@ -249,41 +307,53 @@ void pf_wine_kill_all(struct pf_wine *w)
     run_wait(w, server_argv);
 }
 
-/* A prefix whose pipefault process is gone: kill what still runs in it and
- * remove it. Prefixes of live processes are left alone. */
+/* A session whose pipefault process is gone: kill what still runs in its
+ * prefix and remove it. Only PF_WINE_DIR is looked at: root's alone, so
+ * every name in it was made by pipefault. Sessions of live processes are
+ * left alone. */
 int pf_wine_clean(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    const char *dir = tmp && *tmp ? tmp : "/tmp";
-    DIR *d = opendir(dir);
-    if (!d)
+    char err[512];
+    int root = open_wine_root(err, sizeof err);
+    if (root < 0) {
+        fprintf(stderr, "pipefault: warning: Wine sessions not swept: %s\n", err);
         return 0;
+    }
+    int fd = dup(root);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        close(root);
+        return 0;
+    }
     int removed = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         long pid;
-        if (sscanf(e->d_name, "pipefault-wine-%ld-", &pid) != 1 || pid <= 0)
+        char rest[16];
+        if (sscanf(e->d_name, "%ld-%15s", &pid, rest) != 2 || pid <= 0)
             continue;
         if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno == EPERM)
             continue;
-        /* Only a directory pipefault made: owned by root, no symlink, not
-         * writable by anyone else (so nobody can have planted the names
-         * inside it that kill_prefix reads). Anything else is not ours. */
-        struct stat st;
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
-            st.st_uid != geteuid() || (st.st_mode & 022)) {
+        int sfd = pf_dir_open_private(root, e->d_name);
+        if (sfd < 0) {
             fprintf(stderr, "pipefault: warning: %s/%s is not a private directory of uid %ld: "
-                    "left alone\n", dir, e->d_name, (long)geteuid());
+                    "left alone\n", PF_WINE_DIR, e->d_name, (long)geteuid());
             continue;
         }
+        close(sfd);
         struct pf_wine w;
         memset(&w, 0, sizeof w);
-        snprintf(w.prefix, sizeof w.prefix, "%s/%s", dir, e->d_name);
+        session_paths(&w, e->d_name);
         kill_prefix(&w);
-        pf_remove_tree(w.prefix);
-        fprintf(stderr, "pipefault: removed the Wine prefix %s\n", w.prefix);
+        char shown[PATH_MAX + 32];
+        snprintf(shown, sizeof shown, "%s/%s", PF_WINE_DIR, e->d_name);
+        pf_remove_tree_at(root, e->d_name, shown);
+        fprintf(stderr, "pipefault: removed the Wine session %s\n", shown);
         removed++;
     }
     closedir(d);
+    close(root);
     return removed;
 }

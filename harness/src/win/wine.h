@@ -1,6 +1,6 @@
 /* wine.h - the Wine session the win32 backend runs its programs in.
  *
- * One private WINEPREFIX per pipefault process, created on first use (about
+ * One private WINEPREFIX per pipefault process (in PF_WINE_DIR), created on first use (about
  * 10 s: Wine builds a whole prefix) and shared by all win32 scenarios of the
  * run, with one persistent wineserver (`wineserver -p`) so that each Win32
  * process starts in well under a second. At exit (atexit, which also runs
@@ -16,8 +16,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Root's alone (0700): every Wine session lives in <pid>-<random>/ there,
+ * with its WINEPREFIX (prefix/) and the TMPDIR of its Wine programs (tmp/,
+ * where the wineserver keeps its socket directory). Never /tmp. */
+#define PF_WINE_DIR "/var/lib/pipefault/wine"
+
 struct pf_wine {
+    char dir[64];              /* the session directory's name in PF_WINE_DIR */
     char prefix[PATH_MAX];
+    char tmpdir[PATH_MAX];
     char version[64];          /* "wine-8.0 (Debian 8.0~repack-4)" */
     int64_t first_start_ns;    /* how long creating the prefix took */
     int64_t mono_minus_raw_ns; /* CLOCK_MONOTONIC - CLOCK_MONOTONIC_RAW */
@@ -45,8 +52,9 @@ pid_t pf_wine_spawn(struct pf_wine *w, char *const argv[], char *const env[],
  * persistent wineserver: for a scenario whose processes would not stop. */
 void pf_wine_kill_all(struct pf_wine *w);
 
-/* For `pipefault clean`: kills the processes of, and removes, the prefixes
- * left by pipefault processes that are gone (SIGKILL). Returns how many. */
+/* For `pipefault clean`: kills the processes of, and removes, the sessions
+ * in PF_WINE_DIR left by pipefault processes that are gone (SIGKILL).
+ * Returns how many. */
 int pf_wine_clean(void);
 
 /* "/tmp/x/a.exe" -> "Z:\tmp\x\a.exe" (Wine maps Z: to /). */
