@@ -56,6 +56,9 @@ def wine_leftovers(server_dirs_before=None):
     """Wine prefixes of pipefault, processes still running in one, and
     wineserver directories that appeared since server_dirs_before."""
     found = [f"/tmp/{e}" for e in os.listdir("/tmp") if e.startswith("pipefault-wine-")]
+    wine_dir = "/var/lib/pipefault/wine"     # Wine sessions (docs/security.md)
+    if os.path.isdir(wine_dir):
+        found += [f"{wine_dir}/{e}" for e in os.listdir(wine_dir)]
     if server_dirs_before is not None:
         found += [f"/tmp/{e}" for e in sorted(wineserver_dirs() - server_dirs_before)]
     for pid in os.listdir("/proc"):
@@ -66,7 +69,8 @@ def wine_leftovers(server_dirs_before=None):
                 env = f.read()
         except OSError:
             continue
-        if b"WINEPREFIX=/tmp/pipefault-wine-" in env:
+        if b"WINEPREFIX=/tmp/pipefault-wine-" in env or \
+                b"WINEPREFIX=/var/lib/pipefault/wine/" in env:
             found.append(f"process {pid}")
     return found
 
