@@ -647,3 +647,61 @@ expect:
         exp = run.expectation("slow-listen", "others_never_admitted")
         assert exp["status"] == "vacuous" and exp["held"] is None, exp
         assert "mallory" in s["reason"] or "not-allowed" in s["reason"], s["reason"]
+
+
+# ---- bad input `check` refuses before `run` would break on it -------------
+
+CHECKED = """\
+name: {name}
+server:
+  command: ["/bin/sh", "-c", "exit 7"]
+  timeout: {timeout}
+endpoint: {{kind: unix, path: s.sock}}
+intended: {{mode: "0660"}}
+accounts:
+{accounts}
+clients:
+  - {{account: a0, attempts: 1}}
+expect: [intended_before_accept]
+"""
+
+
+def checked(name="t", timeout="10s", accounts="  - {name: a0, allowed: true}"):
+    return CHECKED.format(name=name, timeout=timeout, accounts=accounts)
+
+
+@pytest.mark.parametrize("case,want", [
+    # durations bounded (no overflow downstream)
+    ("duration", ":4:12: duration '9223372036s' for 'timeout' is too long"),
+    # what `run` could not do is refused by `check`
+    ("accounts", ":40:5: more than 32 accounts"),
+    ("store-name", ":1:7: scenario name 'results.json' is the name of a file in the run's store"),
+    # the loader's bounds: nesting depth, aliases, a FIFO that would hang
+    ("nesting", ":1:65: nested more than 64 levels deep"),
+    ("alias-bomb", ":6:10: the scenario, with its aliases expanded, is larger than 4 MiB"),
+    ("fifo", ": not a regular file"),
+])
+def test_check_refuses_what_run_or_the_loader_could_not_survive(pipefault, tmp_path, case,
+                                                                 want):
+    path = tmp_path / f"{case}.yaml"
+    if case == "duration":
+        path.write_text(checked(timeout="9223372036s"))
+    elif case == "accounts":
+        path.write_text(checked(accounts="\n".join(f"  - {{name: a{i}, allowed: true}}"
+                                                    for i in range(33))))
+    elif case == "store-name":
+        path.write_text(checked(name="results.json"))
+    elif case == "nesting":
+        path.write_text("[" * 80000 + "]" * 80000)
+    elif case == "alias-bomb":
+        path.write_text('name: t\nendpoint: {kind: unix, path: s}\nexpect: [allowed_never_denied]'
+                        '\nserver:\n  fixture: f\n  args: [&a "' + "x" * 262144 + '"' +
+                        ", *a" * 150000 + "]\n")
+    else:
+        os.mkfifo(path)
+    t0 = time.monotonic()
+    proc = subprocess.run([pipefault, "check", str(path)], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{path}{want}" in proc.stderr, proc.stderr
+    assert time.monotonic() - t0 < 10
