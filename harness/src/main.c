@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "report.h"
@@ -56,7 +57,8 @@ static const char usage_check[] =
 static const char usage_report[] =
     "usage: pipefault report DIR\n"
     "\n"
-    "Regenerates DIR/index.html from DIR/results.json and the traces.\n"
+    "Regenerates DIR/index.html from DIR/results.json and the traces. DIR and\n"
+    "everything read in it are opened without following symlinks.\n"
     "exit: 0 written, 2 DIR has no readable results, 3 could not write.\n";
 
 static const char usage_clean[] =
@@ -205,11 +207,15 @@ static int cmd_report(int argc, char **argv)
     /* Everything is read and written relative to DIR's fd, never through
      * a symlink: DIR may be someone else's copy of a run. */
     int dirfd = open(argv[1], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (dirfd < 0 && errno == ENOTDIR && lstat(argv[1], &st) == 0 && S_ISLNK(st.st_mode))
+        errno = ELOOP;   /* say why: DIR is a symlink */
     int fd = dirfd >= 0 ? pf_store_open_read(dirfd, "results.json") : -1;
     if (fd < 0) {
         fprintf(stderr, "pipefault report: %s%s: %s\n", argv[1],
-                dirfd >= 0 ? "/results.json" : "", errno == ELOOP ? "a symlink is not followed"
-                : strerror(errno));
+                dirfd >= 0 ? "/results.json" : "", errno != ELOOP ? strerror(errno) :
+                dirfd >= 0 ? "a symlink is not followed" : "a symlink is not followed; "
+                "name the directory itself (out/latest points at out/<time>-<run>)");
         if (dirfd >= 0)
             close(dirfd);
         return PF_EXIT_BAD_INPUT;

@@ -244,7 +244,8 @@ json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_e
     if (run.outdir_fd < 0) {
         snprintf(run.error, sizeof run.error, "cannot use %s: %s", run.outdir,
                  errno == EPERM ? "it exists and is not a directory of this uid that only it "
-                 "can write to" : strerror(errno));
+                 "can write to" : errno == ENOTDIR || errno == ELOOP ? "it exists and is a "
+                 "symlink (not followed) or not a directory" : strerror(errno));
         *harness_error = 1;
         goto verdict;
     }
