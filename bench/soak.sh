@@ -43,7 +43,7 @@ done
 # Markers and tagged accounts of our harness pids (also runs with no id).
 for pid in "${pids[@]}"; do
     for m in /var/lib/pipefault/runs/??????; do
-        [ -e "$m" ] && [ "$(head -n1 "$m")" = "$pid" ] && {
+        [ "$(head -n1 "$m" 2>/dev/null)" = "$pid" ] && {
             echo "marker $m of pid $pid" >&2
             left=$((left + 1))
         }

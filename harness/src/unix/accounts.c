@@ -463,8 +463,12 @@ static int sweep_by_tag(int dfd)
         struct stat st;
         if (seen || alive(pid) || (dfd >= 0 && fstatat(dfd, run_id, &st, AT_SYMLINK_NOFOLLOW) == 0))
             continue;   /* a live run, or one the marker sweep handles */
-        if (ndone < 64)
-            snprintf(done[ndone++], sizeof done[0], "%s", run_id);
+        if (ndone == sizeof done / sizeof done[0]) {
+            fprintf(stderr, "pipefault: warning: more than %zu runs found by their tag; the "
+                    "next `pipefault clean` goes on\n", ndone);
+            break;
+        }
+        snprintf(done[ndone++], sizeof done[0], "%s", run_id);
         fprintf(stderr, "pipefault: removing accounts of run %s found by their tag (no marker; "
                 "harness pid %ld is gone)\n", run_id, pid);
         fclose(fp);
