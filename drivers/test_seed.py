@@ -55,10 +55,10 @@ def wineserver_dirs():
 def wine_leftovers(server_dirs_before=None):
     """Wine prefixes of pipefault, processes still running in one, and
     wineserver directories that appeared since server_dirs_before."""
-    found = [f"/tmp/{e}" for e in os.listdir("/tmp") if e.startswith("pipefault-wine-")]
-    wine_dir = "/var/lib/pipefault/wine"     # Wine sessions (docs/security.md)
-    if os.path.isdir(wine_dir):
-        found += [f"{wine_dir}/{e}" for e in os.listdir(wine_dir)]
+    # Wine sessions (docs/security.md) whose pipefault process is gone.
+    wine_dir = "/var/lib/pipefault/wine"
+    found = [f"{wine_dir}/{e}" for e in (os.listdir(wine_dir) if os.path.isdir(wine_dir) else [])
+             if not os.path.exists(f"/proc/{e.split('-')[0]}")]
     if server_dirs_before is not None:
         found += [f"/tmp/{e}" for e in sorted(wineserver_dirs() - server_dirs_before)]
     for pid in os.listdir("/proc"):
@@ -69,8 +69,9 @@ def wine_leftovers(server_dirs_before=None):
                 env = f.read()
         except OSError:
             continue
-        if b"WINEPREFIX=/tmp/pipefault-wine-" in env or \
-                b"WINEPREFIX=/var/lib/pipefault/wine/" in env:
+        prefix = b"WINEPREFIX=/var/lib/pipefault/wine/"
+        if prefix in env and not os.path.exists(
+                "/proc/" + env.split(prefix)[1].split(b"-")[0].decode()):
             found.append(f"process {pid}")
     return found
 
