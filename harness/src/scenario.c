@@ -29,6 +29,9 @@
 #include "util.h"
 
 enum { MAX_COUNT = 64, MAX_ATTEMPTS = 100000 };
+/* A client's `send` is written in one go and its `expect` compared with
+ * what one read buffer holds (harness/src/unix/client.c, win32/client.c). */
+enum { MAX_SEND_BYTES = 4096, MAX_EXPECT_BYTES = 1024 };
 enum { MAX_FILE_BYTES = 1 << 20 };
 /* Bounds on what a file may make the loader do (docs/scenario-format.md). */
 enum { MAX_DEPTH = 64, MAX_ALIASES = 100, MAX_EXPANDED = 4 << 20 };
@@ -49,6 +52,13 @@ static const char *const expect_texts[] = {
     "no connect by a not-allowed account succeeded",
     "no instance ever had the platform's default permissions",
     NULL};
+
+static const char *const protocol_names[] = {"reply", "connect", "send", NULL};
+
+const char *pf_client_protocol_name(enum pf_client_protocol p)
+{
+    return scn_name_at(protocol_names, (int)p);
+}
 
 const char *pf_platform_name(enum pf_platform p)
 {
@@ -176,11 +186,77 @@ static bool load_client_until(struct scn_loader *ld, const yaml_node_t *v,
     return true;
 }
 
-static bool load_client(struct scn_loader *ld, const yaml_node_t *item,
-                        const struct pf_scenario *sc, struct pf_client *c)
+/* The endpoint kind as written, read ahead of the `endpoint` section (which
+ * is loaded after the clients), or NULL; a wrong one is reported there. */
+static const char *endpoint_kind_text(struct scn_loader *ld, const yaml_node_t *root)
 {
-    static const char *const keys[] = {"account", "count", "attempts",
-                                       "interval", "start", "until", NULL};
+    yaml_node_t *ep = scn_field(ld, root, "endpoint"), *k;
+    if (!ep || !scn_is_type(ep, YAML_MAPPING_NODE) || !(k = scn_field(ld, ep, "kind")) ||
+        !scn_is_type(k, YAML_SCALAR_NODE))
+        return NULL;
+    return scn_text(k);
+}
+
+/* A non-empty byte string of at most `max` bytes (`send`, `expect`). */
+static bool load_bytes(struct scn_loader *ld, const yaml_node_t *v, const char *key,
+                       size_t max, char **out)
+{
+    const char *s = scn_get_scalar(ld, v, key);
+    if (!s)
+        return false;
+    if (!*s)
+        return scn_fail(ld, v, "'%s' is empty%s", key, strcmp(key, "expect") ? "" :
+                        ": omit it to accept any reply");
+    if (strlen(s) > max)
+        return scn_fail(ld, v, "'%s' is %zu bytes long (at most %zu)", key, strlen(s), max);
+    return scn_dup_into(ld, v, s, out);
+}
+
+/* `protocol`, `send`, `expect`, `read_timeout`: what a client does once
+ * connected. Keys that the chosen protocol would ignore are errors. */
+static bool load_client_protocol(struct scn_loader *ld, const yaml_node_t *root,
+                                 const yaml_node_t *item, struct pf_client *c)
+{
+    yaml_node_t *v, *key;
+    int which = PF_PROTO_REPLY;
+    if ((v = scn_field(ld, item, "protocol")) &&
+        !scn_get_enum(ld, v, "protocol", "protocol", protocol_names, &which))
+        return false;
+    c->protocol = (enum pf_client_protocol)which;
+    c->read_timeout_ns = SCN_SECOND_NS;
+    static const char *const send_keys[] = {"send", "expect", NULL};
+    for (int i = 0; send_keys[i]; i++)
+        if (scn_find(ld, item, send_keys[i], &key) && c->protocol != PF_PROTO_SEND)
+            return scn_fail(ld, key, "'%s' needs 'protocol: send' (this client's protocol "
+                            "is '%s')", send_keys[i], protocol_names[which]);
+    if ((v = scn_find(ld, item, "read_timeout", &key))) {
+        if (c->protocol == PF_PROTO_CONNECT)
+            return scn_fail(ld, key, "'read_timeout' does not apply to 'protocol: connect', "
+                            "which reads nothing");
+        if (!scn_get_duration(ld, v, "read_timeout", true, &c->read_timeout_ns))
+            return false;
+    }
+    if (c->protocol != PF_PROTO_SEND)
+        return true;
+    if (!(v = scn_required(ld, item, "send", "a client with 'protocol: send'")) ||
+        !load_bytes(ld, v, "send", MAX_SEND_BYTES, &c->send))
+        return false;
+    if (!(v = scn_find(ld, item, "expect", &key)))
+        return true;
+    const char *kind = endpoint_kind_text(ld, root);
+    if (kind && !strcmp(kind, "fifo"))
+        return scn_fail(ld, key, "'expect' needs a reply, and a fifo endpoint has none "
+                        "(clients only write to it)");
+    return load_bytes(ld, v, "expect", MAX_EXPECT_BYTES, &c->expect);
+}
+
+static bool load_client(struct scn_loader *ld, const yaml_node_t *root,
+                        const yaml_node_t *item, const struct pf_scenario *sc,
+                        struct pf_client *c)
+{
+    static const char *const keys[] = {"account", "count", "attempts", "interval",
+                                       "start", "until", "protocol", "send",
+                                       "expect", "read_timeout", NULL};
     yaml_node_t *v;
     c->mark = scn_mark(item);
     c->count = 1;
@@ -201,7 +277,8 @@ static bool load_client(struct scn_loader *ld, const yaml_node_t *item,
             scn_get_duration(ld, v, "interval", false, &c->interval_ns)) &&
            (!(v = scn_field(ld, item, "start")) ||
             scn_get_duration(ld, v, "start", false, &c->start_ns)) &&
-           (!(v = scn_field(ld, item, "until")) || load_client_until(ld, v, c));
+           (!(v = scn_field(ld, item, "until")) || load_client_until(ld, v, c)) &&
+           load_client_protocol(ld, root, item, c);
 }
 
 static bool load_clients(struct scn_loader *ld, const yaml_node_t *root,
@@ -217,7 +294,7 @@ static bool load_clients(struct scn_loader *ld, const yaml_node_t *root,
         return scn_fail(ld, v, "out of memory");
     sc->nclients = n;
     for (size_t i = 0; i < n; i++)
-        if (!load_client(ld, scn_seq_at(ld, v, i), sc, &sc->clients[i]))
+        if (!load_client(ld, root, scn_seq_at(ld, v, i), sc, &sc->clients[i]))
             return false;
     return true;
 }
@@ -843,8 +920,11 @@ void pf_scenario_free(struct pf_scenario *sc)
         free_list(sc->accounts[i].groups, sc->accounts[i].ngroups);
     }
     free(sc->accounts);
-    for (size_t i = 0; sc->clients && i < sc->nclients; i++)
+    for (size_t i = 0; sc->clients && i < sc->nclients; i++) {
         free(sc->clients[i].account);
+        free(sc->clients[i].send);
+        free(sc->clients[i].expect);
+    }
     free(sc->clients);
     for (size_t i = 0; sc->faults && i < sc->nfaults; i++) {
         free(sc->faults[i].until_account);

@@ -66,6 +66,13 @@ struct pf_account {
     bool allowed;
 };
 
+/* What a client does once connected (docs/scenario-format.md, clients). */
+enum pf_client_protocol {
+    PF_PROTO_REPLY,     /* read until the server's first bytes or end of file */
+    PF_PROTO_CONNECT,   /* close at once: only the connect is tested */
+    PF_PROTO_SEND       /* write `send`, read until the reply starts with `expect` */
+};
+
 struct pf_client {
     struct pf_mark mark;   /* the client's entry */
     char *account;
@@ -75,6 +82,10 @@ struct pf_client {
                             * endpoint instance was accepting count */
     int64_t interval_ns;
     int64_t start_ns;
+    enum pf_client_protocol protocol;
+    char *send;            /* protocol send: bytes written after connecting */
+    char *expect;          /* protocol send: the reply's prefix; NULL: any bytes */
+    int64_t read_timeout_ns;   /* reply, send: how long to wait for the reply */
 };
 
 struct pf_intended {
@@ -141,6 +152,7 @@ const char *pf_expect_text(enum pf_expect e);
 const char *pf_fault_op_name(enum pf_fault_op op);
 const char *pf_fault_phase_name(enum pf_fault_phase p);
 const char *pf_fault_action_name(enum pf_fault_action a);
+const char *pf_client_protocol_name(enum pf_client_protocol p);
 
 /* For load-time checks outside the loader (backends' `check`): writes
  * "file:line:col: message" at a mark of sc and returns -1. */
