@@ -299,44 +299,13 @@ static bool load_clients(struct scn_loader *ld, const yaml_node_t *root,
     return true;
 }
 
-/* The placeholders pf_plan_expand fills in: {endpoint}, {rundir},
- * {user:NAME} and {group:NAME} with NAME declared. Anything else would
- * only fail at run time. */
+/* Every entry of a list that takes placeholders. */
 static bool check_placeholders(struct scn_loader *ld, const yaml_node_t *seq,
                                const struct pf_scenario *sc, char **list, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_t *at = scn_seq_at(ld, seq, i);
-        for (const char *c = strchr(list[i], '{'); c; c = strchr(c, '{')) {
-            const char *end = strchr(c, '}');
-            if (!end)
-                return scn_fail(ld, at, "unterminated '{' in \"%s\"", list[i]);
-            size_t len = (size_t)(end - c - 1);
-            const char *key = c + 1;
-            char name[64];
-            if ((len == 8 && !strncmp(key, "endpoint", 8)) ||
-                (len == 6 && !strncmp(key, "rundir", 6))) {
-                /* known */
-            } else if (len > 5 && !strncmp(key, "user:", 5)) {
-                snprintf(name, sizeof name, "%.*s", (int)(len - 5), key + 5);
-                if (len - 5 >= sizeof name || !pf_scenario_account(sc, name))
-                    return scn_fail(ld, at, "{user:%.*s} in \"%s\": no account named "
-                                    "'%.*s' in this scenario", (int)(len - 5), key + 5,
-                                    list[i], (int)(len - 5), key + 5);
-            } else if (len > 6 && !strncmp(key, "group:", 6)) {
-                snprintf(name, sizeof name, "%.*s", (int)(len - 6), key + 6);
-                if (len - 6 >= sizeof name || !scn_has_group(sc, name))
-                    return scn_fail(ld, at, "{group:%.*s} in \"%s\": no group named "
-                                    "'%.*s' in this scenario", (int)(len - 6), key + 6,
-                                    list[i], (int)(len - 6), key + 6);
-            } else {
-                return scn_fail(ld, at, "unknown placeholder {%.*s} in \"%s\" (known: "
-                                "{endpoint} {rundir} {user:NAME} {group:NAME})",
-                                (int)len, key, list[i]);
-            }
-            c = end + 1;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        if (!scn_check_placeholders(ld, scn_seq_at(ld, seq, i), sc, list[i]))
+            return false;
     return true;
 }
 
@@ -344,7 +313,8 @@ static bool load_server(struct scn_loader *ld, const yaml_node_t *root,
                         struct pf_scenario *sc)
 {
     static const char *const keys[] = {"fixture", "command", "args", "umask",
-                                       "timeout", "ready_timeout", NULL};
+                                       "timeout", "ready_timeout", "user", "group",
+                                       "groups", "env", "cwd", NULL};
     struct pf_server *s = &sc->server;
     s->umask = 022;
     s->timeout_ns = 10 * SCN_SECOND_NS;
@@ -386,7 +356,8 @@ static bool load_server(struct scn_loader *ld, const yaml_node_t *root,
            (!(v = scn_field(ld, m, "timeout")) ||
             scn_get_duration(ld, v, "timeout", true, &s->timeout_ns)) &&
            (!(v = scn_field(ld, m, "ready_timeout")) ||
-            scn_get_duration(ld, v, "ready_timeout", true, &s->ready_timeout_ns));
+            scn_get_duration(ld, v, "ready_timeout", true, &s->ready_timeout_ns)) &&
+           scn_load_server_identity(ld, m, sc);
 }
 
 /* Where the endpoint may live, per kind. */
@@ -618,7 +589,7 @@ static bool load_scenario(struct scn_loader *ld, const yaml_node_t *root,
     static const char *const keys[] = {"name", "description", "platform",
                                        "server", "endpoint", "intended",
                                        "groups", "accounts", "clients",
-                                       "expect", "faults", NULL};
+                                       "expect", "faults", "files", NULL};
     yaml_node_t *v;
     int platform = PF_PLATFORM_LINUX;
     if (!scn_is_type(root, YAML_MAPPING_NODE))
@@ -636,7 +607,8 @@ static bool load_scenario(struct scn_loader *ld, const yaml_node_t *root,
     return load_groups(ld, root, sc) && load_accounts(ld, root, sc) &&
            load_clients(ld, root, sc) && load_server(ld, root, sc) &&
            load_endpoint(ld, root, sc) && load_intended(ld, root, sc) &&
-           load_expect(ld, root, sc) && scn_load_faults(ld, root, sc);
+           load_expect(ld, root, sc) && scn_load_faults(ld, root, sc) &&
+           scn_load_files(ld, root, sc);
 }
 
 /* ---- file ------------------------------------------------------------ */
@@ -909,6 +881,7 @@ void pf_scenario_free(struct pf_scenario *sc)
     free(sc->server.fixture);
     free_list(sc->server.command, sc->server.ncommand);
     free_list(sc->server.args, sc->server.nargs);
+    scn_free_server_identity(sc);
     free(sc->endpoint.path);
     free(sc->intended.owner);
     free(sc->intended.group);

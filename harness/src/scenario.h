@@ -107,6 +107,32 @@ struct pf_server {
     int umask;
     int64_t timeout_ns;
     int64_t ready_timeout_ns;
+    /* Who the server runs as (linux): a scenario account or a system user /
+     * group, by name as written; NULL: root, the user's primary group. */
+    char *user;
+    char *group;
+    char **groups;     /* supplementary groups; NULL: the user's own */
+    size_t ngroups;
+    bool groups_given; /* `groups: []` drops every supplementary group */
+    struct pf_mark user_mark, group_mark, groups_mark;
+    /* Added to the sanitised environment (docs/scenario-format.md); values
+     * take placeholders. */
+    char **env_names;
+    char **env_values;
+    size_t nenv;
+    struct pf_mark env_mark;
+    char *cwd;         /* placeholders; NULL: the run directory */
+    struct pf_mark cwd_mark;
+};
+
+/* A file written into the run directory before the server starts. */
+struct pf_file {
+    struct pf_mark mark, path_mark, owner_mark, group_mark;
+    char *path;        /* relative to {rundir}, no "..", no empty component */
+    char *content;     /* placeholders expanded at run time */
+    int mode;          /* default 0644, at most 0777 */
+    char *owner;       /* "server" (default), an account or a system user */
+    char *group;       /* a scenario or system group; NULL: the owner's group */
 };
 
 struct pf_endpoint {
@@ -133,6 +159,8 @@ struct pf_scenario {
     bool expect[PF_EXPECT__COUNT];
     struct pf_fault *faults;
     size_t nfaults;
+    struct pf_file *files;
+    size_t nfiles;
 };
 
 /* Error from loading: "file:line:col: message". */

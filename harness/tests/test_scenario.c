@@ -1031,7 +1031,7 @@ static const struct error_case error_cases[] = {
      "scenario name '.x' must not start with '.'"},
     {"placeholder_unknown", NAME "server: {command: [srv, \"--at={endpont}\"]}\n"
      ENDPOINT EXPECT, "2:25", "unknown placeholder {endpont} in \"--at={endpont}\" "
-     "(known: {endpoint} {rundir} {user:NAME} {group:NAME})"},
+     "(known: {endpoint} {rundir} {user:NAME} {group:NAME}; {{ is a literal {)"},
     {"placeholder_unterminated", NAME "server: {fixture: f, args: [\"{rundir\"]}\n"
      ENDPOINT EXPECT, "2:29", "unterminated '{' in \"{rundir\""},
     {"placeholder_user_undeclared", NAME "server: {fixture: f, args: [\"{user:bob}\"]}\n"

@@ -329,6 +329,17 @@ static void remove_run_leftovers(const char *run_id)
                 continue;
             char path[512];
             snprintf(path, sizeof path, "/tmp/%s", e->d_name);
+            /* A run directory given to the server's user (server.user) is
+             * taken back first: removal only takes root's own. Only its
+             * entries are unlinked after, never a link followed. */
+            int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                            O_CLOEXEC);
+            if (fd >= 0) {
+                if (fchown(fd, 0, 0) < 0 || fchmod(fd, 0755) < 0) {
+                    /* pf_remove_tree says why it cannot remove it */
+                }
+                close(fd);
+            }
             pf_remove_tree(path);
         }
         closedir(d);
