@@ -221,6 +221,10 @@ def test_reply_timeout_is_visible_and_still_admitted(run_pipefault, tmp_path):
     for a in attempts(run, "reply-timeout"):
         assert a["outcome"] == "ok" and a["reply"] == "timeout" and a["served"] is False, a
         assert 0.3 <= waited_s(a) < 2.5, a
+    # results.json keeps admission and reply apart, per account
+    (alice,) = s["clients"]
+    assert alice["outcomes"] == {"ok": 2} and alice["replies"] == {"timeout": 2}, alice
+    assert alice["served"] == 0, alice
 
 
 def test_send_to_a_silent_server_times_out(run_pipefault, tmp_path):
