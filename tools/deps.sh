@@ -18,7 +18,12 @@ packages=(
   golang-go strace
   # the loader's libFuzzer target (clang's -fsanitize=fuzzer)
   clang clang-tools
+  # real servers the examples/ scenarios test (drivers/test_examples.py)
+  socat redis-server php-fpm
 )
+# Services those packages would start and enable: pipefault starts its own
+# servers, and a system one left running would hold ports and sockets.
+services=(redis-server php8.2-fpm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -37,6 +42,22 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# No service starts during the install: invoke-rc.d and deb-systemd-invoke
+# ask policy-rc.d, and 101 means "not allowed". Ours is removed afterwards;
+# one that was already there (e.g. a container's) is left as it was.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq "${missing[@]}" >/dev/null
+# On a machine booted with systemd the units are still enabled for the next
+# boot: disable them (and stop any that ran before this script).
+if [ -d /run/systemd/system ]; then
+  for s in "${services[@]}"; do
+    systemctl disable --now "$s" >/dev/null 2>&1 || true
+  done
+fi
 echo "deps: done"

@@ -568,6 +568,7 @@ static json_object *clients_json(struct pf_model *m)
     for (size_t i = 0; i < m->sc->naccounts; i++) {
         const struct pf_account *acc = &m->sc->accounts[i];
         json_object *o = json_object_new_object(), *outcomes = json_object_new_object();
+        json_object *replies = json_object_new_object();   /* protocol outcomes, apart */
         int attempts = 0, served = 0, reached = 0, how[4] = {0};
         for (size_t k = 0; k < m->natt; k++) {
             struct pf_attempt *a = &m->att[k];
@@ -582,6 +583,12 @@ static json_object *clients_json(struct pf_model *m)
             json_object *cur = pf_json_get(outcomes, a->outcome);
             json_object_object_add(outcomes, a->outcome,
                                    json_object_new_int(cur ? json_object_get_int(cur) + 1 : 1));
+            const char *reply = pf_json_str(a->ev, "reply");
+            if (reply) {
+                cur = pf_json_get(replies, reply);
+                json_object_object_add(replies, reply,
+                                       json_object_new_int(cur ? json_object_get_int(cur) + 1 : 1));
+            }
         }
         json_object *attr = json_object_new_object();
         for (int h = 0; h < 4; h++)
@@ -592,6 +599,7 @@ static json_object *clients_json(struct pf_model *m)
         json_object_object_add(o, "attempts", json_object_new_int(attempts));
         json_object_object_add(o, "outcomes", outcomes);
         json_object_object_add(o, "served", json_object_new_int(served));
+        json_object_object_add(o, "replies", replies);
         json_object_object_add(o, "reached_accepting", json_object_new_int(reached));
         json_object_object_add(o, "attribution", attr);
         json_object_array_add(arr, o);

@@ -34,44 +34,53 @@ static int is_declared(const struct pf_scenario *sc, const char *name, bool grou
     return pf_scenario_account(sc, name) != NULL;
 }
 
-char *pf_plan_expand(const char *s, const struct pf_plan *p,
-                     const struct pf_run *run, char *err, size_t errlen)
+/* The one placeholder expander. With p and run NULL it only checks s
+ * against the scenario (the loader's `check`) and returns an empty string;
+ * with them it fills every placeholder in. "{{" is a literal '{'. */
+static char *expand(const char *s, const struct pf_scenario *sc, const struct pf_plan *p,
+                    const struct pf_run *run, char *err, size_t errlen)
 {
     size_t cap = strlen(s) + PATH_MAX + 64, len = 0;
     char *out = pf_xmalloc(cap);
     for (const char *c = s; *c;) {
-        if (*c != '{') {
-            out[len++] = *c++;
+        if (*c != '{' || c[1] == '{') {
+            out[len++] = *c;
+            c += *c == '{' ? 2 : 1;
             continue;
         }
         const char *end = strchr(c, '}');
         if (!end) {
-            snprintf(err, errlen, "unterminated '{' in \"%s\"", s);
+            snprintf(err, errlen, "unterminated '{' in \"%s\" (write {{ for a literal {)", s);
             free(out);
             return NULL;
         }
-        char key[128];
-        snprintf(key, sizeof key, "%.*s", (int)(end - c - 1), c + 1);
-        char val[PATH_MAX];
-        if (!strcmp(key, "endpoint")) {
-            snprintf(val, sizeof val, "%s", p->endpoint);
-        } else if (!strcmp(key, "rundir")) {
-            snprintf(val, sizeof val, "%s", run->workdir);
-        } else if (!strncmp(key, "user:", 5) || !strncmp(key, "group:", 6)) {
+        int klen = (int)(end - c - 1);
+        const char *key = c + 1;
+        char val[PATH_MAX] = "";
+        if (klen == 8 && !strncmp(key, "endpoint", 8)) {
+            if (p)
+                snprintf(val, sizeof val, "%s", p->endpoint);
+        } else if (klen == 6 && !strncmp(key, "rundir", 6)) {
+            if (run)
+                snprintf(val, sizeof val, "%s", run->workdir);
+        } else if ((klen > 5 && !strncmp(key, "user:", 5)) ||
+                   (klen > 6 && !strncmp(key, "group:", 6))) {
             bool group = key[0] == 'g';
-            const char *name = key + (group ? 6 : 5);
-            if (!is_declared(run->sc, name, group)) {
-                snprintf(err, errlen, "\"%s\": no %s named '%s' in this scenario", s,
-                         group ? "group" : "account", name);
+            int skip = group ? 6 : 5;
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", klen - skip, key + skip);
+            if (klen - skip >= (int)sizeof name || !is_declared(sc, name, group)) {
+                snprintf(err, errlen, "{%.*s} in \"%s\": no %s named '%.*s' in this scenario",
+                         klen, key, s, group ? "group" : "account", klen - skip, key + skip);
                 free(out);
                 return NULL;
             }
-            char real[33];
-            pf_real_name(run->run_id, name, real);
-            snprintf(val, sizeof val, "%s", real);
+            if (run)
+                pf_real_name(run->run_id, name, val);
         } else {
-            snprintf(err, errlen, "unknown placeholder {%s} in \"%s\" "
-                     "(known: {endpoint} {rundir} {user:NAME} {group:NAME})", key, s);
+            snprintf(err, errlen, "unknown placeholder {%.*s} in \"%s\" "
+                     "(known: {endpoint} {rundir} {user:NAME} {group:NAME}; "
+                     "{{ is a literal {)", klen, key, s);
             free(out);
             return NULL;
         }
@@ -86,6 +95,20 @@ char *pf_plan_expand(const char *s, const struct pf_plan *p,
     }
     out[len] = 0;
     return out;
+}
+
+char *pf_plan_expand(const char *s, const struct pf_plan *p,
+                     const struct pf_run *run, char *err, size_t errlen)
+{
+    return expand(s, run->sc, p, run, err, errlen);
+}
+
+int pf_placeholders_check(const char *s, const struct pf_scenario *sc, char *err,
+                          size_t errlen)
+{
+    char *out = expand(s, sc, NULL, NULL, err, errlen);
+    free(out);
+    return out ? 0 : -1;
 }
 
 char *pf_plan_acl_entries(const struct pf_run *run, char *err, size_t errlen)

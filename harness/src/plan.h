@@ -48,10 +48,15 @@ int pf_plan_build(struct pf_plan *p, const struct pf_run *run,
                   const char *platform_dir, char *err, size_t errlen);
 void pf_plan_free(struct pf_plan *p);
 
-/* Replaces {endpoint}, {rundir}, {user:NAME} and {group:NAME} in s.
- * Returns a new string, or NULL with err set for an unknown placeholder. */
+/* Replaces {endpoint}, {rundir}, {user:NAME} and {group:NAME} in s ("{{"
+ * is a literal '{'). Returns a new string, or NULL with err set for an
+ * unknown placeholder, an undeclared NAME or a '{' without its '}'. */
 char *pf_plan_expand(const char *s, const struct pf_plan *p,
                      const struct pf_run *run, char *err, size_t errlen);
+/* The same rules, checked against a scenario alone (the loader): 0, or -1
+ * with err set to the message pf_plan_expand would give. */
+int pf_placeholders_check(const char *s, const struct pf_scenario *sc, char *err,
+                          size_t errlen);
 
 /* Rewrites scenario names in ACL entries ("user:alice:rw-") to real names. */
 char *pf_plan_acl_entries(const struct pf_run *run, char *err, size_t errlen);

@@ -29,6 +29,9 @@
 #include "util.h"
 
 enum { MAX_COUNT = 64, MAX_ATTEMPTS = 100000 };
+/* A client's `send` is written in one go and its `expect` compared with
+ * what one read buffer holds (harness/src/unix/client.c, win32/client.c). */
+enum { MAX_SEND_BYTES = 4096, MAX_EXPECT_BYTES = 1024 };
 enum { MAX_FILE_BYTES = 1 << 20 };
 /* Bounds on what a file may make the loader do (docs/scenario-format.md). */
 enum { MAX_DEPTH = 64, MAX_ALIASES = 100, MAX_EXPANDED = 4 << 20 };
@@ -49,6 +52,13 @@ static const char *const expect_texts[] = {
     "no connect by a not-allowed account succeeded",
     "no instance ever had the platform's default permissions",
     NULL};
+
+static const char *const protocol_names[] = {"reply", "connect", "send", NULL};
+
+const char *pf_client_protocol_name(enum pf_client_protocol p)
+{
+    return scn_name_at(protocol_names, (int)p);
+}
 
 const char *pf_platform_name(enum pf_platform p)
 {
@@ -176,11 +186,77 @@ static bool load_client_until(struct scn_loader *ld, const yaml_node_t *v,
     return true;
 }
 
-static bool load_client(struct scn_loader *ld, const yaml_node_t *item,
-                        const struct pf_scenario *sc, struct pf_client *c)
+/* The endpoint kind as written, read ahead of the `endpoint` section (which
+ * is loaded after the clients), or NULL; a wrong one is reported there. */
+static const char *endpoint_kind_text(struct scn_loader *ld, const yaml_node_t *root)
 {
-    static const char *const keys[] = {"account", "count", "attempts",
-                                       "interval", "start", "until", NULL};
+    yaml_node_t *ep = scn_field(ld, root, "endpoint"), *k;
+    if (!ep || !scn_is_type(ep, YAML_MAPPING_NODE) || !(k = scn_field(ld, ep, "kind")) ||
+        !scn_is_type(k, YAML_SCALAR_NODE))
+        return NULL;
+    return scn_text(k);
+}
+
+/* A non-empty byte string of at most `max` bytes (`send`, `expect`). */
+static bool load_bytes(struct scn_loader *ld, const yaml_node_t *v, const char *key,
+                       size_t max, char **out)
+{
+    const char *s = scn_get_scalar(ld, v, key);
+    if (!s)
+        return false;
+    if (!*s)
+        return scn_fail(ld, v, "'%s' is empty%s", key, strcmp(key, "expect") ? "" :
+                        ": omit it to accept any reply");
+    if (strlen(s) > max)
+        return scn_fail(ld, v, "'%s' is %zu bytes long (at most %zu)", key, strlen(s), max);
+    return scn_dup_into(ld, v, s, out);
+}
+
+/* `protocol`, `send`, `expect`, `read_timeout`: what a client does once
+ * connected. Keys that the chosen protocol would ignore are errors. */
+static bool load_client_protocol(struct scn_loader *ld, const yaml_node_t *root,
+                                 const yaml_node_t *item, struct pf_client *c)
+{
+    yaml_node_t *v, *key;
+    int which = PF_PROTO_REPLY;
+    if ((v = scn_field(ld, item, "protocol")) &&
+        !scn_get_enum(ld, v, "protocol", "protocol", protocol_names, &which))
+        return false;
+    c->protocol = (enum pf_client_protocol)which;
+    c->read_timeout_ns = SCN_SECOND_NS;
+    static const char *const send_keys[] = {"send", "expect", NULL};
+    for (int i = 0; send_keys[i]; i++)
+        if (scn_find(ld, item, send_keys[i], &key) && c->protocol != PF_PROTO_SEND)
+            return scn_fail(ld, key, "'%s' needs 'protocol: send' (this client's protocol "
+                            "is '%s')", send_keys[i], protocol_names[which]);
+    if ((v = scn_find(ld, item, "read_timeout", &key))) {
+        if (c->protocol == PF_PROTO_CONNECT)
+            return scn_fail(ld, key, "'read_timeout' does not apply to 'protocol: connect', "
+                            "which reads nothing");
+        if (!scn_get_duration(ld, v, "read_timeout", true, &c->read_timeout_ns))
+            return false;
+    }
+    if (c->protocol != PF_PROTO_SEND)
+        return true;
+    if (!(v = scn_required(ld, item, "send", "a client with 'protocol: send'")) ||
+        !load_bytes(ld, v, "send", MAX_SEND_BYTES, &c->send))
+        return false;
+    if (!(v = scn_find(ld, item, "expect", &key)))
+        return true;
+    const char *kind = endpoint_kind_text(ld, root);
+    if (kind && !strcmp(kind, "fifo"))
+        return scn_fail(ld, key, "'expect' needs a reply, and a fifo endpoint has none "
+                        "(clients only write to it)");
+    return load_bytes(ld, v, "expect", MAX_EXPECT_BYTES, &c->expect);
+}
+
+static bool load_client(struct scn_loader *ld, const yaml_node_t *root,
+                        const yaml_node_t *item, const struct pf_scenario *sc,
+                        struct pf_client *c)
+{
+    static const char *const keys[] = {"account", "count", "attempts", "interval",
+                                       "start", "until", "protocol", "send",
+                                       "expect", "read_timeout", NULL};
     yaml_node_t *v;
     c->mark = scn_mark(item);
     c->count = 1;
@@ -201,7 +277,8 @@ static bool load_client(struct scn_loader *ld, const yaml_node_t *item,
             scn_get_duration(ld, v, "interval", false, &c->interval_ns)) &&
            (!(v = scn_field(ld, item, "start")) ||
             scn_get_duration(ld, v, "start", false, &c->start_ns)) &&
-           (!(v = scn_field(ld, item, "until")) || load_client_until(ld, v, c));
+           (!(v = scn_field(ld, item, "until")) || load_client_until(ld, v, c)) &&
+           load_client_protocol(ld, root, item, c);
 }
 
 static bool load_clients(struct scn_loader *ld, const yaml_node_t *root,
@@ -217,49 +294,18 @@ static bool load_clients(struct scn_loader *ld, const yaml_node_t *root,
         return scn_fail(ld, v, "out of memory");
     sc->nclients = n;
     for (size_t i = 0; i < n; i++)
-        if (!load_client(ld, scn_seq_at(ld, v, i), sc, &sc->clients[i]))
+        if (!load_client(ld, root, scn_seq_at(ld, v, i), sc, &sc->clients[i]))
             return false;
     return true;
 }
 
-/* The placeholders pf_plan_expand fills in: {endpoint}, {rundir},
- * {user:NAME} and {group:NAME} with NAME declared. Anything else would
- * only fail at run time. */
+/* Every entry of a list that takes placeholders. */
 static bool check_placeholders(struct scn_loader *ld, const yaml_node_t *seq,
                                const struct pf_scenario *sc, char **list, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_t *at = scn_seq_at(ld, seq, i);
-        for (const char *c = strchr(list[i], '{'); c; c = strchr(c, '{')) {
-            const char *end = strchr(c, '}');
-            if (!end)
-                return scn_fail(ld, at, "unterminated '{' in \"%s\"", list[i]);
-            size_t len = (size_t)(end - c - 1);
-            const char *key = c + 1;
-            char name[64];
-            if ((len == 8 && !strncmp(key, "endpoint", 8)) ||
-                (len == 6 && !strncmp(key, "rundir", 6))) {
-                /* known */
-            } else if (len > 5 && !strncmp(key, "user:", 5)) {
-                snprintf(name, sizeof name, "%.*s", (int)(len - 5), key + 5);
-                if (len - 5 >= sizeof name || !pf_scenario_account(sc, name))
-                    return scn_fail(ld, at, "{user:%.*s} in \"%s\": no account named "
-                                    "'%.*s' in this scenario", (int)(len - 5), key + 5,
-                                    list[i], (int)(len - 5), key + 5);
-            } else if (len > 6 && !strncmp(key, "group:", 6)) {
-                snprintf(name, sizeof name, "%.*s", (int)(len - 6), key + 6);
-                if (len - 6 >= sizeof name || !scn_has_group(sc, name))
-                    return scn_fail(ld, at, "{group:%.*s} in \"%s\": no group named "
-                                    "'%.*s' in this scenario", (int)(len - 6), key + 6,
-                                    list[i], (int)(len - 6), key + 6);
-            } else {
-                return scn_fail(ld, at, "unknown placeholder {%.*s} in \"%s\" (known: "
-                                "{endpoint} {rundir} {user:NAME} {group:NAME})",
-                                (int)len, key, list[i]);
-            }
-            c = end + 1;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        if (!scn_check_placeholders(ld, scn_seq_at(ld, seq, i), sc, list[i]))
+            return false;
     return true;
 }
 
@@ -267,7 +313,8 @@ static bool load_server(struct scn_loader *ld, const yaml_node_t *root,
                         struct pf_scenario *sc)
 {
     static const char *const keys[] = {"fixture", "command", "args", "umask",
-                                       "timeout", "ready_timeout", NULL};
+                                       "timeout", "ready_timeout", "user", "group",
+                                       "groups", "env", "cwd", NULL};
     struct pf_server *s = &sc->server;
     s->umask = 022;
     s->timeout_ns = 10 * SCN_SECOND_NS;
@@ -309,7 +356,8 @@ static bool load_server(struct scn_loader *ld, const yaml_node_t *root,
            (!(v = scn_field(ld, m, "timeout")) ||
             scn_get_duration(ld, v, "timeout", true, &s->timeout_ns)) &&
            (!(v = scn_field(ld, m, "ready_timeout")) ||
-            scn_get_duration(ld, v, "ready_timeout", true, &s->ready_timeout_ns));
+            scn_get_duration(ld, v, "ready_timeout", true, &s->ready_timeout_ns)) &&
+           scn_load_server_identity(ld, m, sc);
 }
 
 /* Where the endpoint may live, per kind. */
@@ -541,7 +589,7 @@ static bool load_scenario(struct scn_loader *ld, const yaml_node_t *root,
     static const char *const keys[] = {"name", "description", "platform",
                                        "server", "endpoint", "intended",
                                        "groups", "accounts", "clients",
-                                       "expect", "faults", NULL};
+                                       "expect", "faults", "files", NULL};
     yaml_node_t *v;
     int platform = PF_PLATFORM_LINUX;
     if (!scn_is_type(root, YAML_MAPPING_NODE))
@@ -559,7 +607,8 @@ static bool load_scenario(struct scn_loader *ld, const yaml_node_t *root,
     return load_groups(ld, root, sc) && load_accounts(ld, root, sc) &&
            load_clients(ld, root, sc) && load_server(ld, root, sc) &&
            load_endpoint(ld, root, sc) && load_intended(ld, root, sc) &&
-           load_expect(ld, root, sc) && scn_load_faults(ld, root, sc);
+           load_expect(ld, root, sc) && scn_load_faults(ld, root, sc) &&
+           scn_load_files(ld, root, sc);
 }
 
 /* ---- file ------------------------------------------------------------ */
@@ -832,6 +881,7 @@ void pf_scenario_free(struct pf_scenario *sc)
     free(sc->server.fixture);
     free_list(sc->server.command, sc->server.ncommand);
     free_list(sc->server.args, sc->server.nargs);
+    scn_free_server_identity(sc);
     free(sc->endpoint.path);
     free(sc->intended.owner);
     free(sc->intended.group);
@@ -843,8 +893,11 @@ void pf_scenario_free(struct pf_scenario *sc)
         free_list(sc->accounts[i].groups, sc->accounts[i].ngroups);
     }
     free(sc->accounts);
-    for (size_t i = 0; sc->clients && i < sc->nclients; i++)
+    for (size_t i = 0; sc->clients && i < sc->nclients; i++) {
         free(sc->clients[i].account);
+        free(sc->clients[i].send);
+        free(sc->clients[i].expect);
+    }
     free(sc->clients);
     for (size_t i = 0; sc->faults && i < sc->nfaults; i++) {
         free(sc->faults[i].until_account);

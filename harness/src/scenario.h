@@ -66,6 +66,13 @@ struct pf_account {
     bool allowed;
 };
 
+/* What a client does once connected (docs/scenario-format.md, clients). */
+enum pf_client_protocol {
+    PF_PROTO_REPLY,     /* read until the server's first bytes or end of file */
+    PF_PROTO_CONNECT,   /* close at once: only the connect is tested */
+    PF_PROTO_SEND       /* write `send`, read until the reply starts with `expect` */
+};
+
 struct pf_client {
     struct pf_mark mark;   /* the client's entry */
     char *account;
@@ -75,6 +82,10 @@ struct pf_client {
                             * endpoint instance was accepting count */
     int64_t interval_ns;
     int64_t start_ns;
+    enum pf_client_protocol protocol;
+    char *send;            /* protocol send: bytes written after connecting */
+    char *expect;          /* protocol send: the reply's prefix; NULL: any bytes */
+    int64_t read_timeout_ns;   /* reply, send: how long to wait for the reply */
 };
 
 struct pf_intended {
@@ -96,6 +107,32 @@ struct pf_server {
     int umask;
     int64_t timeout_ns;
     int64_t ready_timeout_ns;
+    /* Who the server runs as (linux): a scenario account or a system user /
+     * group, by name as written; NULL: root, the user's primary group. */
+    char *user;
+    char *group;
+    char **groups;     /* supplementary groups; NULL: the user's own */
+    size_t ngroups;
+    bool groups_given; /* `groups: []` drops every supplementary group */
+    struct pf_mark user_mark, group_mark, groups_mark;
+    /* Added to the sanitised environment (docs/scenario-format.md); values
+     * take placeholders. */
+    char **env_names;
+    char **env_values;
+    size_t nenv;
+    struct pf_mark env_mark;
+    char *cwd;         /* placeholders; NULL: the run directory */
+    struct pf_mark cwd_mark;
+};
+
+/* A file written into the run directory before the server starts. */
+struct pf_file {
+    struct pf_mark mark, path_mark, owner_mark, group_mark;
+    char *path;        /* relative to {rundir}, no "..", no empty component */
+    char *content;     /* placeholders expanded at run time */
+    int mode;          /* default 0644, at most 0777 */
+    char *owner;       /* "server" (default), an account or a system user */
+    char *group;       /* a scenario or system group; NULL: the owner's group */
 };
 
 struct pf_endpoint {
@@ -122,6 +159,8 @@ struct pf_scenario {
     bool expect[PF_EXPECT__COUNT];
     struct pf_fault *faults;
     size_t nfaults;
+    struct pf_file *files;
+    size_t nfiles;
 };
 
 /* Error from loading: "file:line:col: message". */
@@ -141,6 +180,7 @@ const char *pf_expect_text(enum pf_expect e);
 const char *pf_fault_op_name(enum pf_fault_op op);
 const char *pf_fault_phase_name(enum pf_fault_phase p);
 const char *pf_fault_action_name(enum pf_fault_action a);
+const char *pf_client_protocol_name(enum pf_client_protocol p);
 
 /* For load-time checks outside the loader (backends' `check`): writes
  * "file:line:col: message" at a mark of sc and returns -1. */

@@ -6,6 +6,7 @@
  * scenario.c: the sections of a scenario, loading and freeing.
  * scenario_faults.c: the `faults:` section and the fault names.
  * scenario_values.c: the scalar values (durations, modes, errnos, when).
+ * scenario_server.c: who the server runs as, its environment, `files:`.
  *
  * Getters return true/non-NULL on success; on failure the error is written
  * and the whole load stops, so callers just chain them with && and ||.
@@ -100,6 +101,17 @@ bool scn_check_client_account_ref(struct scn_loader *ld,
                                   const struct pf_scenario *sc,
                                   const yaml_node_t *at, const char *what,
                                   const char *a);
+
+/* Placeholders in a value (pf_placeholders_check), the error at `at`. */
+bool scn_check_placeholders(struct scn_loader *ld, const yaml_node_t *at,
+                            const struct pf_scenario *sc, const char *s);
+/* server.user/group/groups/env/cwd and the `files:` section
+ * (scenario_server.c); they run after groups and accounts. */
+bool scn_load_server_identity(struct scn_loader *ld, const yaml_node_t *server,
+                              struct pf_scenario *sc);
+bool scn_load_files(struct scn_loader *ld, const yaml_node_t *root,
+                    struct pf_scenario *sc);
+void scn_free_server_identity(struct pf_scenario *sc);
 
 /* The `faults:` section (scenario_faults.c); runs after accounts, clients. */
 bool scn_load_faults(struct scn_loader *ld, const yaml_node_t *root,

@@ -463,6 +463,36 @@ START_TEST(required_and_until_accepting)
 }
 END_TEST
 
+/* Client protocols: defaults, and the bytes as YAML's escapes give them. */
+START_TEST(client_protocols)
+{
+    struct pf_scenario *sc = load_text(
+        "name: t\nserver: {fixture: f}\nendpoint: {kind: unix, path: s}\n"
+        "expect: [allowed_never_denied]\naccounts: [{name: alice}]\n"
+        "clients:\n  - {account: alice}\n  - {account: alice, protocol: connect}\n"
+        "  - {account: alice, protocol: send, send: \"PING\\r\\n\", expect: \"+PONG\","
+        " read_timeout: 250ms}\n"
+        "  - {account: alice, protocol: send, send: \"\\x01\"}\n"
+        "  - {account: alice, protocol: reply, read_timeout: 3s}\n");
+    const struct pf_client *c = sc->clients;
+    ck_assert_int_eq(c[0].protocol, PF_PROTO_REPLY);
+    ck_assert_int_eq(c[0].read_timeout_ns, INT64_C(1000000000));
+    ck_assert_ptr_null(c[0].send);
+    ck_assert_ptr_null(c[0].expect);
+    ck_assert_int_eq(c[1].protocol, PF_PROTO_CONNECT);
+    ck_assert_int_eq(c[2].protocol, PF_PROTO_SEND);
+    ck_assert_str_eq(c[2].send, "PING\r\n");
+    ck_assert_str_eq(c[2].expect, "+PONG");
+    ck_assert_int_eq(c[2].read_timeout_ns, INT64_C(250000000));
+    ck_assert_str_eq(c[3].send, "\x01");
+    ck_assert_ptr_null(c[3].expect);
+    ck_assert_int_eq(c[4].protocol, PF_PROTO_REPLY);
+    ck_assert_int_eq(c[4].read_timeout_ns, INT64_C(3000000000));
+    ck_assert_str_eq(pf_client_protocol_name(PF_PROTO_SEND), "send");
+    pf_scenario_free(sc);
+}
+END_TEST
+
 /* Accepted edge cases of the new rules. */
 START_TEST(placeholders_and_limits_accepted)
 {
@@ -1031,7 +1061,7 @@ static const struct error_case error_cases[] = {
      "scenario name '.x' must not start with '.'"},
     {"placeholder_unknown", NAME "server: {command: [srv, \"--at={endpont}\"]}\n"
      ENDPOINT EXPECT, "2:25", "unknown placeholder {endpont} in \"--at={endpont}\" "
-     "(known: {endpoint} {rundir} {user:NAME} {group:NAME})"},
+     "(known: {endpoint} {rundir} {user:NAME} {group:NAME}; {{ is a literal {)"},
     {"placeholder_unterminated", NAME "server: {fixture: f, args: [\"{rundir\"]}\n"
      ENDPOINT EXPECT, "2:29", "unterminated '{' in \"{rundir\""},
     {"placeholder_user_undeclared", NAME "server: {fixture: f, args: [\"{user:bob}\"]}\n"
@@ -1284,6 +1314,7 @@ static Suite *scenario_suite(void)
     tcase_add_test(valid, value_forms);
     tcase_add_test(valid, names);
     tcase_add_test(valid, required_and_until_accepting);
+    tcase_add_test(valid, client_protocols);
     tcase_add_test(valid, placeholders_and_limits_accepted);
     tcase_add_test(valid, hold_on_create_that_can_end);
     tcase_add_test(valid, alias_bomb);

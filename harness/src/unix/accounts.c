@@ -396,6 +396,17 @@ static bool remove_run_leftovers(const char *run_id, const char *body)
                 continue;
             char shown[512];
             snprintf(shown, sizeof shown, "/tmp/%s", e->d_name);
+            /* A run directory given to the server's user (server.user) is
+             * taken back first: removal only takes root's own. Only its
+             * entries are unlinked after, never a link followed. */
+            int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                            O_CLOEXEC);
+            if (fd >= 0) {
+                if (fchown(fd, 0, 0) < 0 || fchmod(fd, 0755) < 0) {
+                    /* pf_remove_tree says why it cannot remove it */
+                }
+                close(fd);
+            }
             pf_remove_tree_at(dirfd(d), e->d_name, shown);
         }
         closedir(d);

@@ -26,6 +26,7 @@
 #include "observer.h"
 #include "perms.h"
 #include "server.h"
+#include "server_identity.h"
 #include "supervisor.h"
 
 #define STOP_GRACE_NS 2000000000LL
@@ -38,6 +39,7 @@ struct linux_run {
     struct pf_accounts accounts;
     struct pf_observer obs;
     struct pf_server_proc server;
+    struct pf_server_who who;   /* the server's user, environment, directory */
     struct pf_supervisor *sup;
     struct pf_client_proc clients[PF_MAX_CLIENT_PROCS];
     size_t nclients;
@@ -86,7 +88,7 @@ static json_object *intended_reference(struct linux_run *lr, char *err, size_t e
         pf_mode_string((mode_t)sc->intended.mode, m);
         json_object_object_add(ref, "mode", json_object_new_string(m));
     }
-    uid_t uid = 0;   /* the server runs as root */
+    uid_t uid = lr->who.id.uid;   /* "server": the server's own user */
     if (sc->intended.owner && strcmp(sc->intended.owner, "server")) {
         const struct pf_user *u = pf_accounts_user(&lr->accounts, sc->intended.owner);
         uid = u ? u->uid : 0;
@@ -137,6 +139,17 @@ static int setup(struct linux_run *lr)
     }
     if (lr->plan.endpoint_dir[0])
         chmod(lr->plan.endpoint_dir, 0755);
+    /* The server's user must be able to work in the run directory and
+     * create its endpoint; its files are there before it starts. */
+    if (pf_server_who_resolve(&lr->who, run, &lr->plan, &lr->accounts, err, sizeof err) < 0) {
+        snprintf(run->error, sizeof run->error, "%s", err);
+        return -1;
+    }
+    if (pf_server_dirs_prepare(&lr->who, run, &lr->plan, err, sizeof err) < 0 ||
+        pf_server_files_write(&lr->who, run, &lr->plan, &lr->accounts, err, sizeof err) < 0) {
+        snprintf(run->error, sizeof run->error, "%s", err);
+        return -2;
+    }
     if (pf_observer_open(&lr->obs, &run->trace, lr->plan.endpoint, sc->endpoint.kind, err,
                          sizeof err) < 0) {
         snprintf(run->error, sizeof run->error, "%s", err);
@@ -168,7 +181,8 @@ static int setup(struct linux_run *lr)
                            sc->endpoint.kind == PF_EP_ABSTRACT ? NULL :
                            pf_perm_default(lr->plan.endpoint_dir,
                                            sc->endpoint.kind != PF_EP_FIFO,
-                                           (mode_t)sc->server.umask, 0, 0));
+                                           (mode_t)sc->server.umask, lr->who.id.uid,
+                                           lr->who.id.gid));
     trace_event(lr, "platform", f);
 
     for (size_t i = 0; i < sc->naccounts; i++) {
@@ -198,8 +212,9 @@ static int start_server(struct linux_run *lr)
     snprintf(errpath, sizeof errpath, "%s/server.stderr", run->outdir);
     snprintf(outpath, sizeof outpath, "%s/server.stdout", run->outdir);
     unsigned ops = pf_supervisor_ops(lr->sc);
-    if (pf_server_spawn(&lr->server, lr->plan.argv, run->workdir, (mode_t)lr->sc->server.umask,
-                        ops, errpath, outpath, err, sizeof err) < 0) {
+    if (pf_server_spawn(&lr->server, lr->plan.argv, &lr->who.id, lr->who.cwd,
+                        (mode_t)lr->sc->server.umask, ops, errpath, outpath, err,
+                        sizeof err) < 0) {
         snprintf(run->error, sizeof run->error, "%s", err);
         return -1;
     }
@@ -228,6 +243,17 @@ static int start_server(struct linux_run *lr)
     json_object_object_add(f, "pid", json_object_new_int(lr->server.pid));
     json_object_object_add(f, "argv", argv);
     json_object_object_add(f, "umask", json_object_new_string(um));
+    json_object_object_add(f, "user", json_object_new_string(lr->who.user));
+    json_object_object_add(f, "uid", json_object_new_int64(lr->who.id.uid));
+    json_object_object_add(f, "gid", json_object_new_int64(lr->who.id.gid));
+    json_object *groups = NULL;
+    if (lr->who.id.drop) {
+        groups = json_object_new_array();
+        for (size_t i = 0; i < lr->who.id.ngroups; i++)
+            json_object_array_add(groups, json_object_new_int64(lr->who.id.groups[i]));
+    }
+    json_object_object_add(f, "groups", groups);
+    json_object_object_add(f, "cwd", json_object_new_string(lr->who.cwd));
     trace_event(lr, "server_start", f);
     return 0;
 }
@@ -636,6 +662,7 @@ static enum pf_run_status linux_run(struct pf_run *run)
             rc = pf_interrupted || lr->harness_error ? -2 : -1;
     }
     stop_all(lr);
+    pf_server_dirs_release(&lr->who);
     if (!strcmp(reason, "interrupted"))
         snprintf(run->error, sizeof run->error, "interrupted");
     json_object *f = json_object_new_object();
@@ -645,6 +672,7 @@ static enum pf_run_status linux_run(struct pf_run *run)
     pf_observer_close(&lr->obs);
     pf_accounts_remove(&lr->accounts);
     pf_plan_free(&lr->plan);
+    pf_server_who_free(&lr->who);
     pf_holds_free(lr->holds);
     free(lr);
     return rc == 0 ? PF_RUN_OK : rc == -2 ? PF_RUN_HARNESS : PF_RUN_BROKE;

@@ -34,8 +34,6 @@
 #include "../faults.h"
 #include "peer.h"
 
-#define SERVE_TIMEOUT_MS 1000
-
 static int drop_privileges(const struct pf_user *u)
 {
     if (setgroups(u->ngroups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
@@ -192,12 +190,130 @@ struct peer {
     const char *missing;
 };
 
+/* What came back after the connect, as the attempt event's `reply` says:
+ * none (nothing was read: protocol connect, a FIFO, or no connection),
+ * matched (reply: any bytes; send: bytes starting with `expect`, or any
+ * bytes without it), mismatch, eof (closed before a matching reply) or
+ * timeout (read_timeout passed first). */
+enum reply_outcome { REPLY_NONE, REPLY_MATCHED, REPLY_MISMATCH, REPLY_EOF, REPLY_TIMEOUT };
+static const char *const reply_names[] = {"none", "matched", "mismatch", "eof", "timeout"};
+
+enum { REPLY_HEAD = 32 };   /* bytes of the reply shown in the trace */
+
+struct reply {
+    enum reply_outcome outcome;
+    char head[REPLY_HEAD];
+    size_t nhead;
+};
+
+/* Writes all of `data` before `deadline`; false when the server's end is
+ * closed or the time ran out. */
+static bool send_all(int fd, const char *data, size_t len, int64_t deadline)
+{
+    while (len) {
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            data += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN)
+            return false;
+        int64_t left = deadline - now_ns();
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        struct timespec ts = {left / 1000000000LL, left % 1000000000LL};
+        if (left <= 0 || ppoll(&p, 1, &ts, NULL) == 0)
+            return false;
+    }
+    return true;
+}
+
+/* Reads until the reply decides the outcome (see enum reply_outcome), the
+ * server closes its end, or `deadline`. Stops at the first bytes that
+ * decide it, so a server that keeps its end open costs no timeout. */
+static void read_reply(int fd, const char *expect, int64_t deadline, struct reply *r)
+{
+    size_t want = expect ? strlen(expect) : 1;
+    char buf[1024];
+    size_t got = 0;
+    for (;;) {
+        int64_t left = deadline - now_ns();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        struct timespec ts = {left > 0 ? left / 1000000000LL : 0,
+                              left > 0 ? left % 1000000000LL : 0};
+        int ready = ppoll(&p, 1, &ts, NULL);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0) {
+            r->outcome = REPLY_TIMEOUT;
+            return;
+        }
+        ssize_t n = read(fd, buf + got, want - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {   /* end of file, or ECONNRESET: the server closed */
+            r->outcome = got ? REPLY_MISMATCH : REPLY_EOF;
+            return;
+        }
+        size_t take = (size_t)n;
+        if (r->nhead < REPLY_HEAD) {
+            size_t room = REPLY_HEAD - r->nhead;
+            memcpy(r->head + r->nhead, buf + got, take < room ? take : room);
+            r->nhead += take < room ? take : room;
+        }
+        if (expect && memcmp(buf + got, expect + got, take)) {
+            r->outcome = REPLY_MISMATCH;
+            return;
+        }
+        got += take;
+        if (got >= want) {
+            r->outcome = REPLY_MATCHED;
+            return;
+        }
+    }
+}
+
+/* After a connection was made: the client's protocol (`reply`, `connect`
+ * or `send`). Returns whether the server served it: the reply matched. */
+static bool converse(int fd, const struct pf_client *spec, struct reply *r)
+{
+    int64_t deadline = now_ns() + spec->read_timeout_ns;
+    switch (spec->protocol) {
+    case PF_PROTO_CONNECT:
+        return false;
+    case PF_PROTO_SEND:
+        if (!send_all(fd, spec->send, strlen(spec->send), deadline)) {
+            r->outcome = now_ns() >= deadline ? REPLY_TIMEOUT : REPLY_EOF;
+            return false;
+        }
+        read_reply(fd, spec->expect, deadline, r);
+        break;
+    case PF_PROTO_REPLY:
+        read_reply(fd, NULL, deadline, r);
+        break;
+    }
+    return r->outcome == REPLY_MATCHED;
+}
+
+/* A FIFO has no reply: `reply` writes a line, `send` its bytes, `connect`
+ * nothing; served means the write went through. */
+static bool write_fifo(int fd, const struct pf_client *spec)
+{
+    if (spec->protocol == PF_PROTO_CONNECT)
+        return false;
+    const char *data = spec->protocol == PF_PROTO_SEND ? spec->send : "hello\n";
+    size_t len = strlen(data);
+    return write(fd, data, len) == (ssize_t)len;
+}
+
 /* One connect (socket) or open (FIFO); returns errno (0 ok), whether the
- * server answered, and, for a connection made, which inode served it. The
- * inode is asked for before anything else: the server's end may be gone
- * once it has answered. */
-static int attempt_once(const struct pf_client_env *env, int out, bool *served,
-                        struct peer *peer)
+ * server served it, what came back, and, for a connection made, which
+ * inode served it. The inode is asked for before anything else: the
+ * server's end may be gone once it has answered. */
+static int attempt_once(const struct pf_plan_client *pc, const struct pf_client_env *env,
+                        int out, bool *served, struct peer *peer, struct reply *r)
 {
     *served = false;
     peer->key[0] = 0;
@@ -210,7 +326,7 @@ static int attempt_once(const struct pf_client_env *env, int out, bool *served,
         if (pf_peer_fifo_key(fd, peer->key, sizeof peer->key, &peer->missing) < 0)
             peer->key[0] = 0;
         tell_outcome(out, 0);
-        *served = write(fd, "hello\n", 6) == 6;
+        *served = write_fifo(fd, pc->spec);
         close(fd);
         return 0;
     }
@@ -241,12 +357,24 @@ static int attempt_once(const struct pf_client_env *env, int out, bool *served,
     else if (pf_peer_socket_key(fd, peer->key, sizeof peer->key, &peer->missing) < 0)
         peer->key[0] = 0;
     tell_outcome(out, 0);
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    char b[64];
-    if (poll(&p, 1, SERVE_TIMEOUT_MS) == 1 && read(fd, b, sizeof b) > 0)
-        *served = true;
+    *served = converse(fd, pc->spec, r);
     close(fd);
     return 0;
+}
+
+/* The reply's first bytes as JSON string content: printable ASCII as is,
+ * anything else as \xNN (so the trace stays valid UTF-8). */
+static void reply_head_text(const struct reply *r, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nhead && n + 6 < cap; i++) {
+        unsigned char c = (unsigned char)r->head[i];
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+            out[n++] = (char)c;
+        else
+            n += (size_t)snprintf(out + n, cap - n, "\\\\x%02x", c);
+    }
+    out[n] = 0;
 }
 
 /* The control pipe, harness to client, one byte per message:
@@ -374,7 +502,8 @@ static void client_main(const struct pf_plan_client *pc, const struct pf_user *u
         int64_t t0 = now_ns();
         bool served = false;
         struct peer peer = {{0}, NULL};
-        int err = injected ? injected : attempt_once(env, out, &served, &peer);
+        struct reply reply = {REPLY_NONE, {0}, 0};
+        int err = injected ? injected : attempt_once(pc, env, out, &served, &peer, &reply);
         int64_t t1 = now_ns();
         int64_t t_end = injected ? t1 : connected_at;
         char buf[16], evidence[160] = "";
@@ -383,6 +512,11 @@ static void client_main(const struct pf_plan_client *pc, const struct pf_user *u
         else if (peer.missing)
             snprintf(evidence, sizeof evidence, ",\"peer_key\":null,\"peer_key_missing\":\"%s\"",
                      peer.missing);
+        char head[REPLY_HEAD * 5 + 1], reply_field[REPLY_HEAD * 5 + 40] = "";
+        if (reply.nhead) {
+            reply_head_text(&reply, head, sizeof head);
+            snprintf(reply_field, sizeof reply_field, ",\"reply_head\":\"%s\"", head);
+        }
         char counted_field[32] = "";
         if (until_accepting)
             snprintf(counted_field, sizeof counted_field, ",\"counted\":%s",
@@ -391,12 +525,14 @@ static void client_main(const struct pf_plan_client *pc, const struct pf_user *u
          * t_done is when the client stopped waiting to be served. */
         report(out, "{\"ev\":\"attempt\",\"t\":%lld,\"t_end\":%lld,\"t_done\":%lld,"
                "\"client\":\"%s\",\"account\":\"%s\",\"pid\":%d,\"op\":\"%s\","
-               "\"outcome\":\"%s\",\"errno\":%d,\"served\":%s,\"injected\":%s%s%s}",
+               "\"outcome\":\"%s\",\"errno\":%d,\"served\":%s,\"injected\":%s,"
+               "\"protocol\":\"%s\",\"reply\":\"%s\"%s%s%s}",
                (long long)(t0 - env->trace_start_ns), (long long)(t_end - env->trace_start_ns),
                (long long)(t1 - env->trace_start_ns),
                pc->label, pc->account->name, getpid(), op, outcome_name(err, buf), err,
-               served ? "true" : "false", injected ? "true" : "false", evidence,
-               counted_field);
+               served ? "true" : "false", injected ? "true" : "false",
+               pf_client_protocol_name(pc->spec->protocol), reply_names[reply.outcome],
+               reply_field, evidence, counted_field);
         if (counts)
             counted++;
         next = t1 + pc->spec->interval_ns;

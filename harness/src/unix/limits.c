@@ -100,10 +100,10 @@ static bool in_group(const struct pf_account *a, const char *g, size_t glen)
 
 /* Linux's POSIX ACL check (owner, named user, groups, other) for `want`
  * bits, with the account in the file's group or not. */
-static bool grants(const struct pf_intended *in, const struct model *m,
+static bool grants(const struct pf_intended *in, const char *owner, const struct model *m,
                    const struct pf_account *a, bool in_file_group, int want)
 {
-    if (in->owner && !strcmp(in->owner, a->name))
+    if (owner && !strcmp(owner, a->name))
         return (m->user_obj & want) == want;
     int mask = m->extended ? m->mask : 7;
     for (size_t i = 0; i < in->nacl; i++) {
@@ -145,11 +145,16 @@ static int check_allowed(const struct pf_scenario *sc, struct pf_error *err)
     if (in->mode < 0)
         return 0;
     struct model m = build_model(in);
+    /* "server" owns it: the server's user, when that is an account. */
+    const char *owner = in->owner;
+    if (owner && !strcmp(owner, "server") && sc->server.user &&
+        pf_scenario_account(sc, sc->server.user))
+        owner = sc->server.user;
     for (size_t i = 0; i < sc->naccounts; i++) {
         const struct pf_account *a = &sc->accounts[i];
         bool member = in->group && in_group(a, in->group, strlen(in->group));
-        bool yes = grants(in, &m, a, member, 2);
-        if (!in->group && grants(in, &m, a, true, 2) != yes)
+        bool yes = grants(in, owner, &m, a, member, 2);
+        if (!in->group && grants(in, owner, &m, a, true, 2) != yes)
             continue;
         if (yes == a->allowed)
             continue;

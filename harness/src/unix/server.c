@@ -1,8 +1,27 @@
-/* server.c - starting and stopping the server under test. */
+/* server.c - starting and stopping the server under test.
+ *
+ * The child sets itself up in this order, each step reported by stage if it
+ * fails: output redirected (as root: the files are the harness's), then the
+ * credentials dropped to the server's user and verified like the clients'
+ * (uid, gid, groups, root cannot be regained), then the working directory
+ * entered (as that user), the umask set, and last the seccomp filter
+ * installed, just before exec.
+ *
+ * The filter comes after the drop. A filter with a user-notification
+ * listener needs CAP_SYS_ADMIN or no_new_privs; pipefault always sets
+ * no_new_privs (seccomp_setup.c), so installing it needs no privilege and
+ * nothing runs as root between the drop and exec. no_new_privs also means
+ * that a setuid/setgid program or one with file capabilities, executed by
+ * the server or anything it starts, gains nothing: the server stays the
+ * user the scenario says, whatever it runs (docs/scenario-format.md).
+ */
 #include "server.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,11 +37,49 @@
 #include "../events.h"
 #include "supervisor.h"
 
+static bool same_groups(const gid_t *want, size_t nwant)
+{
+    gid_t have[PF_SERVER_MAX_GROUPS + 1];
+    int n = getgroups(PF_SERVER_MAX_GROUPS + 1, have);
+    if (n < 0 || (size_t)n != nwant)
+        return false;
+    /* The kernel keeps the list sorted: compare as sets. */
+    for (size_t i = 0; i < nwant; i++) {
+        bool found = false;
+        for (int k = 0; k < n && !found; k++)
+            found = have[k] == want[i];
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* setgroups -> setresgid -> setresuid, then proof: every id is the one
+ * asked for and, for a user other than root, root cannot be had back. */
+static int drop_privileges(const struct pf_server_identity *id)
+{
+    if (setgroups(id->ngroups, id->groups) < 0 || setresgid(id->gid, id->gid, id->gid) < 0 ||
+        setresuid(id->uid, id->uid, id->uid) < 0)
+        return -1;
+    uid_t r, e, s;
+    gid_t rg, eg, sg;
+    errno = EPERM;
+    if (getresuid(&r, &e, &s) < 0 || r != id->uid || e != id->uid || s != id->uid ||
+        getresgid(&rg, &eg, &sg) < 0 || rg != id->gid || eg != id->gid || sg != id->gid ||
+        !same_groups(id->groups, id->ngroups))
+        return -1;
+    if (id->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+        errno = EPERM;
+        return -1;
+    }
+    return 0;
+}
+
 /* Child side; never returns. Reports a failure before exec as an int errno
  * plus a stage byte on `status_fd`, which exec closes on success. */
-static void child(char *const argv[], const char *cwd, mode_t umask_, unsigned ops,
-                  int sup_sock, int status_fd, const char *stderr_path,
-                  const char *stdout_path)
+static void child(char *const argv[], const struct pf_server_identity *id, const char *cwd,
+                  mode_t umask_, unsigned ops, int sup_sock, int status_fd,
+                  const char *stderr_path, const char *stdout_path)
 {
     int stage = 0;
     setpgid(0, 0);
@@ -40,6 +97,17 @@ static void child(char *const argv[], const char *cwd, mode_t umask_, unsigned o
     if (in < 0 || out < 0 || errf < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
         dup2(errf, 2) < 0)
         goto fail;
+    stage = 5;
+    if (id->drop) {
+        pid_t parent = getppid();
+        if (drop_privileges(id) < 0)
+            goto fail;
+        /* Changing credentials clears the death signal: set it again, and
+         * make sure the harness did not go in between. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+    }
     stage = 2;
     if (chdir(cwd) < 0)
         goto fail;
@@ -48,10 +116,10 @@ static void child(char *const argv[], const char *cwd, mode_t umask_, unsigned o
     if (pf_supervisor_install(ops, sup_sock) < 0)
         goto fail;
     /* From here on every watched syscall waits for the supervisor, which
-     * the parent starts only after exec: make none before execv (sup_sock
+     * the parent starts only after exec: make none before execve (sup_sock
      * is close-on-exec, so exec itself closes it). */
     stage = 4;
-    execv(argv[0], argv);
+    execve(argv[0], argv, id->envp);
 fail:;
     int e[2] = {errno, stage};
     if (write(status_fd, e, sizeof e) < 0)
@@ -59,12 +127,15 @@ fail:;
     _exit(127);
 }
 
-int pf_server_spawn(struct pf_server_proc *sp, char *const argv[], const char *cwd,
+int pf_server_spawn(struct pf_server_proc *sp, char *const argv[],
+                    const struct pf_server_identity *id, const char *cwd,
                     mode_t umask_, unsigned ops, const char *stderr_path,
                     const char *stdout_path, char *err, size_t errlen)
 {
     static const char *stages[] = {"set up", "redirect output", "enter its directory",
-                                   "install the seccomp supervisor", "execute"};
+                                   "install the seccomp supervisor", "execute",
+                                   "drop to its user (and prove it)"};
+    char where[PATH_MAX + 64] = "", who[64] = "";
     memset(sp, 0, sizeof *sp);
     sp->pidfd = -1;
     int socks[2], status[2];
@@ -83,7 +154,7 @@ int pf_server_spawn(struct pf_server_proc *sp, char *const argv[], const char *c
     if (pid == 0) {
         close(socks[0]);
         close(status[0]);
-        child(argv, cwd, umask_, ops, socks[1], status[1], stderr_path, stdout_path);
+        child(argv, id, cwd, umask_, ops, socks[1], status[1], stderr_path, stdout_path);
     }
     close(socks[1]);
     close(status[1]);
@@ -99,8 +170,12 @@ int pf_server_spawn(struct pf_server_proc *sp, char *const argv[], const char *c
         ;
     close(status[0]);
     if (n == (ssize_t)sizeof e) {
-        snprintf(err, errlen, "server %s: could not %s: %s", argv[0],
-                 stages[e[1] < 5 ? e[1] : 0], strerror(e[0]));
+        if (e[1] == 2)
+            snprintf(where, sizeof where, " %s", cwd);
+        if (id->drop && (e[1] == 2 || e[1] == 5))
+            snprintf(who, sizeof who, " as uid %ld gid %ld", (long)id->uid, (long)id->gid);
+        snprintf(err, errlen, "server %s: could not %s%s%s: %s", argv[0],
+                 stages[e[1] >= 0 && e[1] < 6 ? e[1] : 0], where, who, strerror(e[0]));
         waitpid(pid, &sp->status, 0);
         sp->exited = true;
         close(sp->sup_sock);

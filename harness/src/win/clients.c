@@ -11,6 +11,20 @@
 #include "../util.h"
 #include "win_run.h"
 
+/* Bytes as hex for client.exe's command line ("-" for none): a command
+ * line cannot carry every byte (NUL never occurs: the loader refuses it). */
+static char *hex_arg(const char *bytes)
+{
+    if (!bytes)
+        return pf_xstrdup("-");
+    size_t n = strlen(bytes);
+    char *out = pf_xmalloc(2 * n + 1);
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", (unsigned char)bytes[i]);
+    out[2 * n] = 0;
+    return out;
+}
+
 void win_start_clients(struct win_run *wr)
 {
     char exe[PATH_MAX];
@@ -25,10 +39,17 @@ void win_start_clients(struct win_run *wr)
         snprintf(interval, sizeof interval, "%lld", (long long)pc->spec->interval_ns);
         snprintf(start, sizeof start, "%lld", (long long)pc->spec->start_ns);
         snprintf(seed, sizeof seed, "PF_SEED=%llu", (unsigned long long)pc->seed);
+        char read_timeout[24];
+        snprintf(read_timeout, sizeof read_timeout, "%lld",
+                 (long long)pc->spec->read_timeout_ns);
+        char *send = hex_arg(pc->spec->send), *expect = hex_arg(pc->spec->expect);
         char *argv[] = {exe, wr->plan.endpoint, cp->label, pc->spec->account, attempts, interval,
-                        start, NULL};
+                        start, (char *)pf_client_protocol_name(pc->spec->protocol),
+                        read_timeout, send, expect, NULL};
         char *env[] = {wr->env_channel, seed, NULL};
         cp->pid = pf_wine_spawn(wr->wine, argv, env, -1, -1, STDERR_FILENO);
+        free(send);
+        free(expect);
         if (cp->pid < 0) {
             fprintf(stderr, "pipefault: cannot start client %s: %s\n", cp->label,
                     strerror(errno));

@@ -6,6 +6,7 @@
  */
 #include "limits.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "../plan.h"
@@ -15,8 +16,31 @@
  * the program, the pipe and the SDDL, then command and args, 78 in all. */
 enum { WIN_MAX_ARGV = 78 };
 
+/* Under Wine every process runs as the one account, and launch.exe starts
+ * the server in its own environment: none of these can be honoured. */
+static int check_server_identity(const struct pf_scenario *sc, struct pf_error *err)
+{
+    const struct pf_server *s = &sc->server;
+    struct { bool given; struct pf_mark at; const char *key; } keys[] = {
+        {s->user != NULL, s->user_mark, "server.user"},
+        {s->group != NULL, s->group_mark, "server.group"},
+        {s->groups_given, s->groups_mark, "server.groups"},
+        {s->nenv > 0, s->env_mark, "server.env"},
+        {s->cwd != NULL, s->cwd_mark, "server.cwd"},
+        {sc->nfiles > 0, sc->nfiles ? sc->files[0].mark : s->mark, "files"},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (keys[i].given)
+            return pf_scenario_error(err, sc, keys[i].at, "'%s' is not supported on win32 "
+                                     "(every process under Wine runs as one account, in "
+                                     "launch.exe's environment)", keys[i].key);
+    return 0;
+}
+
 int pf_win32_check(const struct pf_scenario *sc, struct pf_error *err)
 {
+    if (check_server_identity(sc, err) < 0)
+        return -1;
     if (sc->endpoint.kind != PF_EP_NPIPE)
         return pf_scenario_error(err, sc, sc->endpoint.kind_mark,
                                  "win32 scenarios need endpoint kind npipe");
