@@ -266,3 +266,25 @@ def test_missing_server_binary_names_the_cause(run_pipefault, tmp_path):
     assert want in run.stderr
     assert run_cgroups(run.results["run"]["id"]) == []
     assert leftovers(run.results["run"]["id"]) == []
+
+
+def test_without_cgroup2_a_subreaper_still_ends_the_daemon(pipefault, tmp_path):
+    # A mount namespace without the cgroup2 mount: the documented fallback.
+    mnt = cgroup2_mount()
+    if not mnt:
+        pytest.skip("no cgroup2 mount to hide")
+    path = scenario(tmp_path, "fallback", "  fixture: daemonize")
+    out = tmp_path / "out"
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", 'umount "$0" && exec "$@"', mnt,
+                           pipefault, "run", "--out", str(out), path],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert "no cgroup v2" in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    results = json.load(open(out / "results.json"))
+    assert results["scenarios"][0]["verdict"] == "pass"
+    events = trace_events(out / "fallback" / "trace.jsonl")
+    start = next(e for e in events if e["ev"] == "server_start")
+    assert start["containment"] == "subreaper" and start["cgroup"] is None
+    daemon = daemon_pid_from_stderr(out / "fallback" / "server.stderr")
+    assert any(e["ev"] == "server_daemon" and e["daemon_pid"] == daemon for e in events)
+    assert_nothing_left(results["run"]["id"], daemon)

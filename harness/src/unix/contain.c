@@ -266,12 +266,25 @@ int pf_contain_join(int procs_fd)
 
 /* ---- the fallback: descendants of the harness ---------------------------- */
 
+static bool skipped(pid_t pid, const pid_t *skip, size_t nskip)
+{
+    for (size_t i = 0; i < nskip; i++)
+        if (skip[i] == pid)
+            return true;
+    return false;
+}
+
 struct proc_entry {
     pid_t pid, ppid;
     bool mine;
 };
 
-static size_t list_processes(struct proc_entry **out)
+/* Lists the living processes. /proc is read in batches, so a process that
+ * forks and exits while we read can hide its child: such an exited child of
+ * ours (re-parented to the subreaper) is reaped and *reaped_one set, and
+ * the caller reads again. */
+static size_t list_processes(struct proc_entry **out, const pid_t *skip, size_t nskip,
+                             bool *reaped_one)
 {
     *out = NULL;
     DIR *d = opendir("/proc");
@@ -294,9 +307,15 @@ static size_t list_processes(struct proc_entry **out)
         /* pid (comm) state ppid ...: comm may hold anything, ')' included. */
         char *close_paren = strrchr(buf, ')'), state;
         long ppid;
-        if (!close_paren || sscanf(close_paren + 1, " %c %ld", &state, &ppid) != 2 ||
-            state == 'Z')
+        if (!close_paren || sscanf(close_paren + 1, " %c %ld", &state, &ppid) != 2)
             continue;
+        if (state == 'Z') {
+            pid_t zpid = (pid_t)atol(e->d_name);
+            if (ppid == getpid() && !skipped(zpid, skip, nskip) &&
+                waitpid(zpid, NULL, WNOHANG) == zpid)
+                *reaped_one = true;
+            continue;
+        }
         *out = pf_xreallocarray(*out, n + 1, sizeof **out);
         (*out)[n++] = (struct proc_entry){.pid = (pid_t)atol(e->d_name), .ppid = (pid_t)ppid};
     }
@@ -304,18 +323,17 @@ static size_t list_processes(struct proc_entry **out)
     return n;
 }
 
-static bool skipped(pid_t pid, const pid_t *skip, size_t nskip)
-{
-    for (size_t i = 0; i < nskip; i++)
-        if (skip[i] == pid)
-            return true;
-    return false;
-}
-
 /* The harness's living descendants but the skipped ones and theirs. */
 static size_t descendants(struct proc_entry **out, const pid_t *skip, size_t nskip)
 {
-    size_t n = list_processes(out);
+    size_t n;
+    bool reaped_one = true;
+    for (int tries = 0; reaped_one && tries < 64; tries++) {
+        if (tries)
+            free(*out);
+        reaped_one = false;
+        n = list_processes(out, skip, nskip, &reaped_one);
+    }
     pid_t self = getpid();
     for (bool grew = true; grew;) {
         grew = false;
@@ -341,10 +359,16 @@ pid_t pf_contain_member(const struct pf_contain *c, const pid_t *skip, size_t ns
 {
     pid_t found = 0;
     if (c->kind == PF_CONTAIN_CGROUP) {
-        pid_t *pids;
-        size_t n = read_procs(c->dirfd, &pids);
-        found = n ? pids[0] : 0;
-        free(pids);
+        /* A process that forks and exits while the list is read can hide
+         * its child: an empty list of a populated cgroup is read again. */
+        for (int tries = 0; !found && tries < 64; tries++) {
+            pid_t *pids;
+            size_t n = read_procs(c->dirfd, &pids);
+            found = n ? pids[0] : 0;
+            free(pids);
+            if (!n && !populated(c->events_fd))
+                break;
+        }
     } else if (c->kind == PF_CONTAIN_SUBREAPER) {
         struct proc_entry *p;
         size_t n = descendants(&p, skip, nskip);
