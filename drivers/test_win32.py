@@ -68,3 +68,22 @@ def test_a_server_that_creates_only_another_name_is_an_error(win32, run_pipefaul
     births = [e for e in run.trace("hardcoded") if e["ev"] == "instance_birth"]
     assert births and all(b.get("foreign") is True for b in births), births
     assert births[0]["endpoint"] == "\\\\.\\pipe\\scripting"
+
+
+def test_wine_prefix_start_up_is_told_apart_and_not_in_the_duration(win32, run_pipefault,
+                                                                     tmp_path):
+    """Creating the Wine prefix takes seconds: the console says so on a line
+    of its own, and the first scenario's duration leaves it out."""
+    import time
+    path = scenario(tmp_path, "first", "fixture: sd_every\ntimeout: 30s\n",
+                    "- account: alice\n  attempts: 1\n")
+    t0 = time.monotonic()
+    run = run_pipefault(path)
+    wall = time.monotonic() - t0
+    lines = [line for line in run.stderr.splitlines() if "Wine prefix" in line]
+    assert len(lines) == 1, run.stderr
+    took = float(lines[0].split(" started in ")[1].split(" s ")[0])
+    duration = run.scenario("first")["duration_ms"] / 1000.0
+    # Start-up and scenario are disjoint parts of the run: counted in both,
+    # they would add up to more than the whole run took.
+    assert took + duration <= wall + 0.1, (took, duration, wall)

@@ -313,7 +313,8 @@ verdict:;
     json_object_object_add(res, "platform", json_object_new_string(pf_platform_name(sc->platform)));
     json_object_object_add(res, "seed", json_object_new_int64((int64_t)run.seed));
     json_object_object_add(res, "duration_ms",
-                           json_object_new_int64((pf_clock_ns() - t0) / 1000000));
+                           json_object_new_int64((pf_clock_ns() - t0 -
+                                                  run.platform_startup_ns) / 1000000));
     char rel[600];
     snprintf(rel, sizeof rel, "%s/trace.jsonl", sc->name);
     json_object_object_add(res, "trace", json_object_new_string(rel));

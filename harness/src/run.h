@@ -36,6 +36,8 @@ struct pf_run {
     const char *fixture_dir;  /* where built fixtures live */
     const char *tool_dir;     /* where pipefault's own helper programs live */
     int64_t deadline_ns;      /* absolute CLOCK_MONOTONIC */
+    int64_t platform_startup_ns; /* set by the backend: platform start-up (a Wine prefix)
+                                  * done inside this scenario, not counted in its duration */
     /* Filled in by the backend for results: */
     char skip_reason[256];    /* non-empty: the scenario was skipped */
     char error[512];          /* non-empty: the run broke (verdict error) */

@@ -18,6 +18,7 @@
 #include "results.h"
 #include "run.h"
 #include "run_scenario.h"
+#include "text.h"
 #include "util.h"
 
 static int cmp_str(const void *a, const void *b)
@@ -262,12 +263,43 @@ static int make_store(const struct pf_suite_options *o, const char *run_id, char
     return fd;
 }
 
+#define TAIL_LINES 5
+#define TAIL_LINE_BYTES 240
+
+/* The last lines the server wrote on stderr, under an `error` verdict: the
+ * cause is usually there. The tail is valid UTF-8 already; long lines are
+ * cut on a character boundary. */
+static void print_stderr_tail(json_object *res)
+{
+    const char *tail = pf_json_str(pf_json_get(res, "server"), "stderr_tail");
+    if (!tail || !*tail)
+        return;
+    size_t len = strlen(tail);
+    while (len > 0 && (tail[len - 1] == '\n' || tail[len - 1] == '\r'))
+        len--;
+    size_t start = len;
+    for (int lines = 0; start > 0; start--)
+        if (tail[start - 1] == '\n' && ++lines == TAIL_LINES)
+            break;
+    fprintf(stderr, "        server stderr (last lines):\n");
+    for (const char *p = tail + start, *end = tail + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t k = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        char line[TAIL_LINE_BYTES + 1];
+        size_t w = pf_utf8_clean(p, k, line, sizeof line);
+        fprintf(stderr, "          | %s%s\n", line, w < k ? " ..." : "");
+        p += k + 1;
+    }
+}
+
 static void progress(size_t i, size_t n, const char *name, json_object *res)
 {
     const char *verdict = pf_json_str(res, "verdict"), *reason = pf_json_str(res, "reason");
     fprintf(stderr, "[%zu/%zu] %-36s %-7s %6.2fs  %s\n", i + 1, n, name,
             verdict ? verdict : "?", (double)pf_json_int(res, "duration_ms", 0) / 1000.0,
             reason ? reason : "");
+    if (verdict && !strcmp(verdict, "error"))
+        print_stderr_tail(res);
     /* Faults that never fired: the scenario may not have tested what it says. */
     json_object *w = pf_json_get(res, "warnings");
     for (size_t k = 0; w && k < json_object_array_length(w); k++) {

@@ -7,12 +7,14 @@
  * client waits for a byte on its control pipe.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,7 +24,9 @@
 #include "../plan.h"
 #include "../run.h"
 #include "accounts.h"
+#include "capture.h"
 #include "client.h"
+#include "contain.h"
 #include "observer.h"
 #include "perms.h"
 #include "server.h"
@@ -30,6 +34,7 @@
 #include "supervisor.h"
 
 #define STOP_GRACE_NS 2000000000LL
+#define CONTAIN_WAIT_NS 5000000000LL     /* for SIGKILLed processes to be gone */
 #define PROGRESS_EVERY_NS 5000000000LL   /* a line on stderr for long scenarios */
 
 struct linux_run {
@@ -51,7 +56,16 @@ struct linux_run {
     struct pf_holds *holds;  /* the clients' holds */
     bool told_accepting;     /* what the clients were last told */
     int64_t server_start_ns;
+    struct pf_contain contain;        /* the server and all it starts */
+    struct pf_capture out, err;       /* its stdout and stderr */
+    bool captures_open;
+    bool daemon_checked;     /* the main process's exit was looked at */
+    pid_t daemon_pid;        /* the main process exited 0, this one goes on */
+    int daemon_pidfd;        /* -1 once it is gone */
 };
+
+/* Scenarios of one run get distinct cgroup names. */
+static unsigned scenario_seq;
 
 /* Linux scenarios create real accounts and run clients as them. */
 static int linux_begin_run(const struct pf_run_env *env, char *err, size_t errlen)
@@ -66,12 +80,21 @@ static int linux_begin_run(const struct pf_run_env *env, char *err, size_t errle
 
 static void linux_end_run(const struct pf_run_env *env)
 {
+    /* Before the marker goes: a sweep must never see a cgroup of a run
+     * whose marker is gone while the run still lives. */
+    pf_contain_end_run(env->run_id);
     pf_run_unmark(env->run_id);
 }
 
+/* Processes first: an account with a process still running cannot be
+ * removed. */
 static int linux_sweep(void)
 {
-    return geteuid() == 0 ? pf_accounts_sweep() : 0;
+    if (geteuid() != 0)
+        return 0;
+    int n = pf_contain_sweep();
+    int m = pf_accounts_sweep();
+    return n > m ? n : m;
 }
 
 static void trace_event(struct linux_run *lr, const char *ev, json_object *f)
@@ -205,16 +228,52 @@ static int setup(struct linux_run *lr)
     return 0;
 }
 
+/* The server's stdout and stderr files, created in the scenario's directory
+ * (never through a link, never an existing file), before it starts. */
+static int open_captures(struct linux_run *lr, char *err, size_t errlen)
+{
+    int dfd = open(lr->run->outdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", lr->run->outdir, strerror(errno));
+        return -1;
+    }
+    int rc = pf_capture_open(&lr->err, dfd, "server.stderr", -1, err, errlen);
+    if (rc == 0 && pf_capture_open(&lr->out, dfd, "server.stdout", -1, err, errlen) < 0) {
+        pf_capture_finish(&lr->err);
+        rc = -1;
+    }
+    close(dfd);
+    lr->captures_open = rc == 0;
+    return rc;
+}
+
 static int start_server(struct linux_run *lr)
 {
     struct pf_run *run = lr->run;
-    char err[512], errpath[1100], outpath[1100];
-    snprintf(errpath, sizeof errpath, "%s/server.stderr", run->outdir);
-    snprintf(outpath, sizeof outpath, "%s/server.stdout", run->outdir);
-    unsigned ops = pf_supervisor_ops(lr->sc);
-    if (pf_server_spawn(&lr->server, lr->plan.argv, &lr->who.id, lr->who.cwd,
-                        (mode_t)lr->sc->server.umask, ops, errpath, outpath, err,
+    char err[512];
+    if (open_captures(lr, err, sizeof err) < 0) {
+        snprintf(run->error, sizeof run->error, "%s", err);
+        return -2;
+    }
+    if (pf_contain_open(&lr->contain, run->run_id, ++scenario_seq, lr->sc->name, err,
                         sizeof err) < 0) {
+        snprintf(run->error, sizeof run->error, "%s", err);
+        return -2;
+    }
+    int procs_fd = pf_contain_procs_fd(&lr->contain);
+    if (lr->contain.kind == PF_CONTAIN_CGROUP && procs_fd < 0) {
+        snprintf(run->error, sizeof run->error, "cannot open %s/cgroup.procs: %s",
+                 lr->contain.path, strerror(errno));
+        return -2;
+    }
+    unsigned ops = pf_supervisor_ops(lr->sc);
+    int rc = pf_server_spawn(&lr->server, lr->plan.argv, &lr->who.id, lr->who.cwd,
+                             (mode_t)lr->sc->server.umask, ops, procs_fd, err, sizeof err);
+    if (procs_fd >= 0)
+        close(procs_fd);
+    lr->out.pipe_fd = lr->server.stdout_fd;
+    lr->err.pipe_fd = lr->server.stderr_fd;
+    if (rc < 0) {
         snprintf(run->error, sizeof run->error, "%s", err);
         return -1;
     }
@@ -254,7 +313,15 @@ static int start_server(struct linux_run *lr)
     }
     json_object_object_add(f, "groups", groups);
     json_object_object_add(f, "cwd", json_object_new_string(lr->who.cwd));
+    json_object_object_add(f, "containment", json_object_new_string(
+        lr->contain.kind == PF_CONTAIN_CGROUP ? "cgroup" : "subreaper"));
+    json_object_object_add(f, "cgroup", lr->contain.kind == PF_CONTAIN_CGROUP ?
+                           json_object_new_string(lr->contain.path) : NULL);
     trace_event(lr, "server_start", f);
+    if (lr->contain.kind == PF_CONTAIN_SUBREAPER)
+        fprintf(stderr, "      %s: warning: no cgroup v2 (%s): processes the server "
+                "starts are contained only while pipefault lives\n", lr->sc->name,
+                lr->contain.fallback_why);
     return 0;
 }
 
@@ -475,12 +542,44 @@ static int64_t next_deadline(const struct linux_run *lr)
     return d;
 }
 
+/* The clients' pids: never counted as the server's (subreaper fallback). */
+static size_t client_pids(const struct linux_run *lr, pid_t *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < lr->nclients; i++)
+        out[n++] = lr->clients[i].pid;
+    return n;
+}
+
+/* Follows a contained process that is still running, once the main process
+ * exited 0 and again whenever the followed one ends (a daemon's workers may
+ * outlive it). false when none is left: the server is gone. */
+static bool follow_daemon(struct linux_run *lr)
+{
+    pid_t skip[PF_MAX_CLIENT_PROCS];
+    size_t nskip = client_pids(lr, skip);
+    if (lr->daemon_pidfd >= 0)
+        close(lr->daemon_pidfd);
+    lr->daemon_pidfd = -1;
+    pid_t next = pf_contain_member(&lr->contain, skip, nskip);
+    int pfd = next > 0 ? (int)syscall(SYS_pidfd_open, next, 0) : -1;
+    if (pfd < 0)
+        return false;
+    lr->daemon_pid = next;
+    lr->daemon_pidfd = pfd;
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "pid", json_object_new_int(lr->server.pid));
+    json_object_object_add(f, "daemon_pid", json_object_new_int(next));
+    trace_event(lr, "server_daemon", f);
+    return true;
+}
+
 /* One turn of the loop: wait for anything, handle it. */
 static void turn(struct linux_run *lr, int max_ms)
 {
-    struct pollfd pfd[3 + 2 * PF_MAX_CLIENT_PROCS];
+    struct pollfd pfd[6 + 2 * PF_MAX_CLIENT_PROCS];
     int n = 0;
-    int sup_i = -1, ino_i = -1, srv_i = -1;
+    int sup_i = -1, ino_i = -1, srv_i = -1, out_i = -1, err_i = -1, dmn_i = -1;
     if (lr->sup) {
         sup_i = n;
         pfd[n++] = (struct pollfd){.fd = pf_supervisor_fd(lr->sup), .events = POLLIN};
@@ -492,6 +591,18 @@ static void turn(struct linux_run *lr, int max_ms)
     if (!lr->server.exited && lr->server.pidfd >= 0) {
         srv_i = n;
         pfd[n++] = (struct pollfd){.fd = lr->server.pidfd, .events = POLLIN};
+    }
+    if (lr->out.pipe_fd >= 0) {
+        out_i = n;
+        pfd[n++] = (struct pollfd){.fd = lr->out.pipe_fd, .events = POLLIN};
+    }
+    if (lr->err.pipe_fd >= 0) {
+        err_i = n;
+        pfd[n++] = (struct pollfd){.fd = lr->err.pipe_fd, .events = POLLIN};
+    }
+    if (lr->daemon_pidfd >= 0) {
+        dmn_i = n;
+        pfd[n++] = (struct pollfd){.fd = lr->daemon_pidfd, .events = POLLIN};
     }
     int cl0 = n;
     for (size_t i = 0; i < lr->nclients; i++) {
@@ -513,6 +624,12 @@ static void turn(struct linux_run *lr, int max_ms)
             pf_supervisor_dispatch(lr->sup);
         if (srv_i >= 0 && pfd[srv_i].revents)
             pf_server_reap(&lr->server);
+        if (out_i >= 0 && pfd[out_i].revents)
+            pf_capture_read(&lr->out);
+        if (err_i >= 0 && pfd[err_i].revents)
+            pf_capture_read(&lr->err);
+        if (dmn_i >= 0 && pfd[dmn_i].revents)
+            follow_daemon(lr);
         for (size_t i = 0; i < lr->nclients; i++) {
             struct pf_client_proc *cp = &lr->clients[i];
             if (pfd[cl0 + 2 * (int)i].revents)
@@ -571,7 +688,21 @@ static const char *main_loop(struct linux_run *lr)
         }
         if (lr->clients_started && clients_done(lr))
             return "clients-done";
-        if (lr->server.exited) {
+        /* A main process that exits 0 while what it started goes on has
+         * daemonized: follow the daemon. */
+        if (lr->server.exited && !lr->daemon_checked) {
+            lr->daemon_checked = true;
+            if (WIFEXITED(lr->server.status) && WEXITSTATUS(lr->server.status) == 0 &&
+                follow_daemon(lr))
+                continue;
+        }
+        if (lr->server.exited && lr->daemon_pid && lr->daemon_pidfd < 0) {
+            snprintf(run->error, sizeof run->error,
+                     "the server's daemon (pid %ld) exited before the clients finished",
+                     (long)lr->daemon_pid);
+            return "server-exited";
+        }
+        if (lr->server.exited && !lr->daemon_pid) {
             char how[128];
             describe_exit(how, sizeof how, lr->server.status);
             snprintf(run->error, sizeof run->error,
@@ -592,6 +723,32 @@ static const char *main_loop(struct linux_run *lr)
             lr->next_progress_ns = now + PROGRESS_EVERY_NS;
         }
         turn(lr, -1);
+    }
+}
+
+/* Whatever the server started, daemons included, goes with SIGKILL (the
+ * main process had its SIGTERM and grace); then its output is read to the
+ * end, which every writer being dead makes finite. */
+static void end_containment(struct linux_run *lr)
+{
+    if (lr->daemon_pidfd >= 0)
+        close(lr->daemon_pidfd);
+    lr->daemon_pidfd = -1;
+    if (lr->contain.kind != PF_CONTAIN_NONE) {
+        pid_t skip[PF_MAX_CLIENT_PROCS];
+        size_t nskip = client_pids(lr, skip);
+        char err[600];
+        if (pf_contain_end(&lr->contain, skip, nskip, CONTAIN_WAIT_NS, err, sizeof err) < 0) {
+            fprintf(stderr, "pipefault: %s\n", err);
+            if (!lr->run->error[0])
+                snprintf(lr->run->error, sizeof lr->run->error, "%s", err);
+            lr->harness_error = true;
+        }
+    }
+    if (lr->captures_open) {
+        pf_capture_finish(&lr->out);
+        pf_capture_finish(&lr->err);
+        lr->captures_open = false;
     }
 }
 
@@ -636,6 +793,7 @@ static void stop_all(struct linux_run *lr)
                                WIFSIGNALED(st) ? json_object_new_int(WTERMSIG(st)) : NULL);
         lr->run->server = s;
     }
+    end_containment(lr);
     if (lr->sup) {
         pf_supervisor_free(lr->sup);
         lr->sup = NULL;
@@ -649,6 +807,9 @@ static enum pf_run_status linux_run(struct pf_run *run)
     lr->sc = run->sc;
     lr->server.sup_sock = -1;
     lr->server.pidfd = -1;
+    lr->server.stdout_fd = lr->server.stderr_fd = -1;
+    lr->out.pipe_fd = lr->out.file_fd = lr->err.pipe_fd = lr->err.file_fd = -1;
+    lr->daemon_pidfd = -1;
     lr->obs.ifd = -1;
     lr->holds = pf_holds_new();
     int rc = setup(lr);
@@ -663,6 +824,8 @@ static enum pf_run_status linux_run(struct pf_run *run)
     }
     stop_all(lr);
     pf_server_dirs_release(&lr->who);
+    if (lr->harness_error)
+        rc = -2;
     if (!strcmp(reason, "interrupted"))
         snprintf(run->error, sizeof run->error, "interrupted");
     json_object *f = json_object_new_object();

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "../events.h"
+#include "contain.h"
 #include "supervisor.h"
 
 static bool same_groups(const gid_t *want, size_t nwant)
@@ -75,13 +76,23 @@ static int drop_privileges(const struct pf_server_identity *id)
     return 0;
 }
 
+enum { STAGE_JOIN = 5, STAGE_DROP = 6 };   /* indexes in the stages below */
+
 /* Child side; never returns. Reports a failure before exec as an int errno
- * plus a stage byte on `status_fd`, which exec closes on success. */
+ * plus a stage byte on `status_fd`, which exec closes on success. out_fd and
+ * err_fd are the write ends of the pipes the harness reads. */
 static void child(char *const argv[], const struct pf_server_identity *id, const char *cwd,
-                  mode_t umask_, unsigned ops, int sup_sock, int status_fd,
-                  const char *stderr_path, const char *stdout_path)
+                  mode_t umask_, unsigned ops, int sup_sock, int status_fd, int contain_fd,
+                  int out_fd, int err_fd)
 {
-    int stage = 0;
+    /* Into the scenario's cgroup before anything else: all the server will
+     * ever start is born there. */
+    int stage = STAGE_JOIN;
+    if (pf_contain_join(contain_fd) < 0)
+        goto fail;
+    if (contain_fd >= 0)
+        close(contain_fd);
+    stage = 0;
     setpgid(0, 0);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
@@ -91,13 +102,10 @@ static void child(char *const argv[], const struct pf_server_identity *id, const
     sigprocmask(SIG_SETMASK, &none, NULL);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     int in = open("/dev/null", O_RDONLY);
-    int out = open(stdout_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int errf = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     stage = 1;
-    if (in < 0 || out < 0 || errf < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
-        dup2(errf, 2) < 0)
+    if (in < 0 || dup2(in, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
         goto fail;
-    stage = 5;
+    stage = STAGE_DROP;
     if (id->drop) {
         pid_t parent = getppid();
         if (drop_privileges(id) < 0)
@@ -127,37 +135,56 @@ fail:;
     _exit(127);
 }
 
+static void close_pair(int p[2])
+{
+    if (p[0] >= 0)
+        close(p[0]);
+    if (p[1] >= 0)
+        close(p[1]);
+    p[0] = p[1] = -1;
+}
+
 int pf_server_spawn(struct pf_server_proc *sp, char *const argv[],
                     const struct pf_server_identity *id, const char *cwd,
-                    mode_t umask_, unsigned ops, const char *stderr_path,
-                    const char *stdout_path, char *err, size_t errlen)
+                    mode_t umask_, unsigned ops, int contain_fd, char *err, size_t errlen)
 {
     static const char *stages[] = {"set up", "redirect output", "enter its directory",
                                    "install the seccomp supervisor", "execute",
+                                   "join the scenario's cgroup",
                                    "drop to its user (and prove it)"};
     char where[PATH_MAX + 64] = "", who[64] = "";
     memset(sp, 0, sizeof *sp);
     sp->pidfd = -1;
-    int socks[2], status[2];
+    sp->stdout_fd = sp->stderr_fd = -1;
+    int socks[2] = {-1, -1}, status[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, socks) < 0 ||
-        pipe2(status, O_CLOEXEC) < 0) {
+        pipe2(status, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+        pipe2(errp, O_CLOEXEC) < 0) {
         snprintf(err, errlen, "cannot start server: %s", strerror(errno));
+        close_pair(socks), close_pair(status), close_pair(out), close_pair(errp);
         return -1;
     }
+    /* The harness's ends: read by its loop, never blocking it. */
+    fcntl(out[0], F_SETFL, O_NONBLOCK);
+    fcntl(errp[0], F_SETFL, O_NONBLOCK);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "cannot fork server: %s", strerror(errno));
-        close(socks[0]), close(socks[1]), close(status[0]), close(status[1]);
+        close_pair(socks), close_pair(status), close_pair(out), close_pair(errp);
         return -1;
     }
     if (pid == 0) {
         close(socks[0]);
         close(status[0]);
-        child(argv, id, cwd, umask_, ops, socks[1], status[1], stderr_path, stdout_path);
+        child(argv, id, cwd, umask_, ops, socks[1], status[1], contain_fd, out[1], errp[1]);
     }
     close(socks[1]);
     close(status[1]);
+    close(out[1]);
+    close(errp[1]);
+    sp->stdout_fd = out[0];
+    sp->stderr_fd = errp[0];
     /* Also set from here: the group must exist before we may signal it. */
     setpgid(pid, pid);
     sp->pid = pid;
@@ -170,12 +197,17 @@ int pf_server_spawn(struct pf_server_proc *sp, char *const argv[],
         ;
     close(status[0]);
     if (n == (ssize_t)sizeof e) {
+        size_t nstages = sizeof stages / sizeof *stages;
         if (e[1] == 2)
             snprintf(where, sizeof where, " %s", cwd);
-        if (id->drop && (e[1] == 2 || e[1] == 5))
+        if (id->drop && (e[1] == 2 || e[1] == STAGE_DROP))
             snprintf(who, sizeof who, " as uid %ld gid %ld", (long)id->uid, (long)id->gid);
-        snprintf(err, errlen, "server %s: could not %s%s%s: %s", argv[0],
-                 stages[e[1] >= 0 && e[1] < 6 ? e[1] : 0], where, who, strerror(e[0]));
+        if (e[1] == 4)
+            snprintf(err, errlen, "cannot execute %s: %s", argv[0], strerror(e[0]));
+        else
+            snprintf(err, errlen, "server %s: could not %s%s%s: %s", argv[0],
+                     stages[e[1] >= 0 && (size_t)e[1] < nstages ? e[1] : 0], where, who,
+                     strerror(e[0]));
         waitpid(pid, &sp->status, 0);
         sp->exited = true;
         close(sp->sup_sock);

@@ -1,10 +1,10 @@
 /* server.h - the server under test, as a supervised child process.
  *
- * It runs in its own process group (so that everything it forks can be
- * stopped at once), as the scenario's server user (dropped and verified),
- * in its working directory, with the scenario's umask and environment,
- * stderr to a file, and the seccomp supervisor's filter installed just
- * before exec.
+ * It runs in the scenario's cgroup (see contain.h) and its own process
+ * group, as the scenario's server user (dropped and verified), in its
+ * working directory, with the scenario's umask and environment, stdout and
+ * stderr to pipes the harness reads (see capture.h), and the seccomp
+ * supervisor's filter installed just before exec.
  */
 #ifndef PF_SERVER_H
 #define PF_SERVER_H
@@ -29,18 +29,22 @@ struct pf_server_proc {
     pid_t pid;
     int pidfd;
     int sup_sock;        /* parent end: the supervisor's fd arrives here */
+    int stdout_fd;       /* read ends of the server's stdout and stderr pipes */
+    int stderr_fd;
     bool exited;
     int status;          /* waitpid status once exited */
     bool stopped_by_us;
 };
 
 /* Starts argv as `id`, in cwd (entered after the drop: the server's user
- * must be able to reach it). Returns 0, or -1 with err set (a failed or
- * unverifiable drop and exec failure included). */
+ * must be able to reach it); its child first writes itself into contain_fd
+ * (a cgroup's cgroup.procs, or -1). Returns 0, or -1 with err set (a failed
+ * or unverifiable drop and exec failure included); the output pipes are
+ * open either way. */
 int pf_server_spawn(struct pf_server_proc *sp, char *const argv[],
                     const struct pf_server_identity *id, const char *cwd,
-                    mode_t umask_, unsigned supervised_ops, const char *stderr_path,
-                    const char *stdout_path, char *err, size_t errlen);
+                    mode_t umask_, unsigned supervised_ops, int contain_fd,
+                    char *err, size_t errlen);
 
 /* Reaps the server if it exited; true once it has. */
 bool pf_server_reap(struct pf_server_proc *sp);

@@ -344,8 +344,17 @@ static enum pf_run_status win32_run_scenario(struct pf_run *run)
         return PF_RUN_HARNESS;
     }
     /* Creating the prefix (first win32 scenario of the run) is Wine's
-     * start-up, not the scenario's: it does not count against its timeout. */
-    run->deadline_ns += pf_clock_ns() - t_session;
+     * start-up, not the scenario's: it does not count against its timeout
+     * nor in its duration, and is told on a line of its own. */
+    static bool prefix_told;
+    int64_t startup = pf_clock_ns() - t_session;
+    run->deadline_ns += startup;
+    if (!prefix_told) {
+        prefix_told = true;
+        run->platform_startup_ns = startup;
+        fprintf(stderr, "pipefault: Wine prefix %s started in %.1f s (not counted in the "
+                "scenario's duration)\n", wr->wine->prefix, (double)startup / 1e9);
+    }
     if (pf_win_channel_open(&wr->ch, err, sizeof err) < 0) {
         snprintf(run->error, sizeof run->error, "%s", err);
         rc = PF_RUN_HARNESS;
