@@ -3,9 +3,13 @@
  *
  * Every notified syscall is decoded, shown to the observer while the thread
  * is still stopped at its entry, and then either answered at once (continue)
- * or parked as a `pending` call until its faults are done: a delay until its
- * deadline, a hold until pf_supervisor_notify() names its release event or
- * its timeout passes. Nothing here blocks: the harness's single poll loop
+ * or parked as a `pending` call until its faults are done. Its delays and
+ * holds are registered in the core's hold engine (holds.h), the one that
+ * also keeps the clients' and the Win32 agent's holds: a delay as a hold
+ * that only its deadline ends, a hold until pf_supervisor_notify() names its
+ * `until` event (at or after the hold began) or its timeout passes. The
+ * engine's release callback marks the fault done and answers the call once
+ * all its faults are. Nothing here blocks: the harness's single poll loop
  * drives it through dispatch/tick/notify, so one held server thread never
  * stalls the clients or the observer.
  *
@@ -31,13 +35,16 @@
 #include "../util.h"
 #include "syscalls.h"
 
+struct pending;
+
 /* One fault applied to one parked call. */
 struct applied {
+    struct pf_supervisor *sup;
+    struct pending *call;   /* the call it is applied to */
     size_t rule;
     enum pf_fault_action action;
     enum pf_fault_phase phase;
-    int64_t deadline;   /* delay: when it is over; hold: its timeout */
-    int64_t since;      /* when it began: a hold waits for a later event */
+    long hold;              /* delay or hold: its id in sup->holds while it runs */
     bool done;
 };
 
@@ -75,6 +82,7 @@ struct pf_supervisor {
     struct seccomp_notif *req;
     struct seccomp_notif_resp *resp;
     struct pending *pending;
+    struct pf_holds *holds; /* the running delays and holds of parked calls */
     struct armed *armed;
     struct pf_sc_bindings bindings;
     pid_t server_pid;       /* the process the harness started, 0 unknown */
@@ -230,8 +238,12 @@ static void lapse_pending(struct pf_supervisor *s, struct pending *p,
         emit_fault(s, &w, p->faults[i].rule, "lapsed", 0, reason);
 }
 
-static void free_pending(struct pending *p)
+/* Frees a parked call, forgetting its delays and holds still running. */
+static void free_pending(struct pf_supervisor *s, struct pending *p)
 {
+    for (size_t i = 0; i < p->nfaults; i++)
+        if (p->faults[i].hold)
+            pf_holds_cancel(s->holds, p->faults[i].hold);
     free(p->faults);
     free(p);
 }
@@ -268,28 +280,44 @@ static bool try_finish(struct pf_supervisor *s, struct pending *p)
         lapse_pending(s, p, pf_sc_thread_alive(p->tid) ? "interrupted"
                                                        : "target-gone");
     unlink_pending(s, p);
-    free_pending(p);
+    free_pending(s, p);
     return true;
 }
 
 /* ---- deciding ---------------------------------------------------------- */
 
-static void add_applied(struct pending *p, size_t rule,
-                        const struct pf_fault *f, int64_t start,
-                        int64_t delay_ns)
+/* The hold engine ended a delay (its deadline: decision timed-out) or a
+ * hold (its `until` event: released, or its timeout: timed-out). The call
+ * is answered once all its faults are done; `a` may be freed with it. */
+static void applied_ended(void *ctx, const char *decision, const char *reason)
+{
+    struct applied *a = ctx;
+    struct pending *p = a->call;
+    struct where w = where_of(p);
+    a->done = true;
+    a->hold = 0;
+    if (a->action == PF_ACT_DELAY)
+        emit_fault(a->sup, &w, a->rule, "released", 0, "elapsed");
+    else
+        emit_fault(a->sup, &w, a->rule, decision, 0, reason);
+    try_finish(a->sup, p);
+}
+
+/* p->faults has room for all its faults from the start: the engine keeps
+ * pointers to them. */
+static void add_applied(struct pf_supervisor *s, struct pending *p, size_t rule,
+                        const struct pf_fault *f, int64_t start, int64_t delay_ns)
 {
     struct applied *a = &p->faults[p->nfaults++];
-    a->rule = rule;
-    a->action = f->action;
-    a->phase = f->phase;
-    a->done = false;
-    a->since = start;
+    *a = (struct applied){ .sup = s, .call = p, .rule = rule, .action = f->action,
+                           .phase = f->phase };
     if (f->action == PF_ACT_DELAY) {
-        a->deadline = start + delay_ns;
+        a->hold = pf_holds_add(s->holds, NULL, NULL, start, start + delay_ns,
+                               applied_ended, a);
     } else if (f->action == PF_ACT_HOLD) {
-        a->deadline = start + f->timeout_ns;
+        a->hold = pf_holds_add(s->holds, f->until_account, f->until_event, start,
+                               start + f->timeout_ns, applied_ended, a);
     } else {
-        a->deadline = start;
         a->done = true;
         if (!p->fail_err)
             p->fail_err = f->err;
@@ -316,7 +344,7 @@ static void decide(struct pf_supervisor *s, struct pending *p)
             continue;
         }
         const struct pf_fault *f = &sc->faults[a->rule];
-        add_applied(p, a->rule, f, start, a->delay_ns);
+        add_applied(s, p, a->rule, f, start, a->delay_ns);
         if (start_decision(f->action))
             emit_fault(s, &w, a->rule, start_decision(f->action),
                        a->delay_ns, NULL);
@@ -334,7 +362,7 @@ static void decide(struct pf_supervisor *s, struct pending *p)
             continue;
         }
         if (f->phase == PF_PHASE_BEFORE) {
-            add_applied(p, i, f, start, d.delay_ns);
+            add_applied(s, p, i, f, start, d.delay_ns);
             if (start_decision(f->action))
                 emit_fault(s, &w, i, start_decision(f->action), d.delay_ns,
                            NULL);
@@ -454,7 +482,7 @@ static void reap(struct pf_supervisor *s, bool all_gone)
             continue;
         lapse_pending(s, p, "target-gone");
         unlink_pending(s, p);
-        free_pending(p);
+        free_pending(s, p);
     }
     for (struct armed **ap = &s->armed; *ap;) {
         struct armed *a = *ap;
@@ -490,6 +518,7 @@ struct pf_supervisor *pf_supervisor_start(int sock,
     s->states = pf_xcalloc(sc->nfaults + 1, sizeof *s->states);
     if (seccomp_notify_alloc(&s->req, &s->resp) != 0)
         goto fail;
+    s->holds = pf_holds_new();
     for (size_t i = 0; i < sc->nfaults; i++)
         pf_fault_state_init(&s->states[i], seed, i);
     return s;
@@ -535,32 +564,12 @@ void pf_supervisor_dispatch(struct pf_supervisor *s)
 
 int64_t pf_supervisor_next_deadline(const struct pf_supervisor *s)
 {
-    int64_t next = -1;
-    for (const struct pending *p = s->pending; p; p = p->next)
-        for (size_t i = 0; i < p->nfaults; i++)
-            if (!p->faults[i].done &&
-                (next < 0 || p->faults[i].deadline < next))
-                next = p->faults[i].deadline;
-    return next;
+    return pf_holds_next_deadline(s->holds);
 }
 
 void pf_supervisor_tick(struct pf_supervisor *s)
 {
-    int64_t now = pf_clock_ns();
-    for (struct pending *p = s->pending, *next; p; p = next) {
-        next = p->next;
-        struct where w = where_of(p);
-        for (size_t i = 0; i < p->nfaults; i++) {
-            struct applied *a = &p->faults[i];
-            if (a->done || a->deadline > now)
-                continue;
-            a->done = true;
-            emit_fault(s, &w, a->rule, a->action == PF_ACT_HOLD ?
-                       "timed-out" : "released", 0,
-                       a->action == PF_ACT_HOLD ? "timeout" : "elapsed");
-        }
-        try_finish(s, p);
-    }
+    pf_holds_expire(s->holds, pf_clock_ns());
     if (!s->hung_up)
         reap(s, false);
 }
@@ -568,27 +577,7 @@ void pf_supervisor_tick(struct pf_supervisor *s)
 void pf_supervisor_notify(struct pf_supervisor *s, const char *account,
                           const char *event, int64_t t)
 {
-    char reason[160];
-    snprintf(reason, sizeof reason, "%s:%s", account ? account : "",
-             event ? event : "");
-    for (struct pending *p = s->pending, *next; p; p = next) {
-        next = p->next;
-        struct where w = where_of(p);
-        bool changed = false;
-        for (size_t i = 0; i < p->nfaults; i++) {
-            struct applied *a = &p->faults[i];
-            const struct pf_fault *f = &s->sc->faults[a->rule];
-            if (a->done || a->action != PF_ACT_HOLD ||
-                !pf_hold_released_by(f->until_account, f->until_event, a->since, account,
-                                     event, t))
-                continue;
-            a->done = true;
-            changed = true;
-            emit_fault(s, &w, a->rule, "released", 0, reason);
-        }
-        if (changed)
-            try_finish(s, p);
-    }
+    pf_holds_event(s->holds, account, event, t);
 }
 
 long pf_supervisor_fired(const struct pf_supervisor *s, size_t rule)
@@ -611,7 +600,7 @@ void pf_supervisor_free(struct pf_supervisor *s)
                            "supervisor-stopped");
         s->pending = p->next;
         respond(s, p->id, 0);
-        free_pending(p);
+        free_pending(s, p);
     }
     while (s->armed) {
         struct armed *a = s->armed;
@@ -622,6 +611,7 @@ void pf_supervisor_free(struct pf_supervisor *s)
     }
     seccomp_notify_free(s->req, s->resp);
     pf_sc_bindings_free(&s->bindings);
+    pf_holds_free(s->holds);
     free(s->states);
     close(s->fd);
     free(s);

@@ -4,7 +4,7 @@
  * own clock; this file re-bases their times onto the trace clock, names the
  * instance a served attempt reached, marks pipes created under another name
  * than the run's endpoint as foreign, starts the clients at the first
- * endpoint instance, and hands holds and attempts to pending_holds.c.
+ * endpoint instance, and hands holds and attempts to agent_holds.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -126,7 +126,7 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
         if (d && !strcmp(d, "held"))
             win_hold_started(wr, c, ev, t);
         else if (d && (!strcmp(d, "released") || !strcmp(d, "timed-out")))
-            win_hold_ended(wr, ev);
+            win_hold_ended(wr, c, ev);
     } else if (!strcmp(name, "attempt")) {
         const char *acct = pf_json_str(ev, "account"), *outcome = pf_json_str(ev, "outcome");
         if (acct && outcome) {
@@ -134,10 +134,7 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
              * holds that began before that. */
             int64_t t_end = to_trace(wr, c, pf_json_int(ev, "t_end_qpc_ns",
                                                         pf_json_int(ev, "qpc_ns", 0)));
-            win_holds_notify(wr, acct, "attempt", t_end);
-            win_holds_notify(wr, acct, !strcmp(outcome, "ok") ? "admitted" : "refused", t_end);
-            if (!strcmp(outcome, "ERROR_ACCESS_DENIED"))
-                win_holds_notify(wr, acct, "denied", t_end);
+            win_holds_attempt(wr, acct, outcome, t_end);
         }
     }
 }

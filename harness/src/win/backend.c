@@ -9,7 +9,7 @@
  * the agent's fault rules, starts the server through the launcher with the
  * plan's argv, polls the channel, and stops everything when the clients are
  * done, the deadline passes or the user interrupts. The lines themselves
- * are agent_events.c's, holds pending_holds.c's, clients clients.c's, and
+ * are agent_events.c's, holds agent_holds.c's, clients clients.c's, and
  * the platform probe probe.c's.
  *
  * Wine runs every process as one account: the platform event says
@@ -336,10 +336,12 @@ static enum pf_run_status win32_run_scenario(struct pf_run *run)
         return PF_RUN_BROKE;
     }
     int64_t t_session = pf_clock_ns();
+    wr->holds = pf_holds_new();
     wr->wine = pf_wine_session(err, sizeof err);
     if (!wr->wine) {
         snprintf(run->error, sizeof run->error, "%s", err);
         pf_plan_free(&wr->plan);
+        win_holds_free(wr);
         free(wr);
         return PF_RUN_HARNESS;
     }
@@ -380,7 +382,7 @@ out:;
     for (size_t i = 0; i < wr->server_argc; i++)
         free(wr->server_argv[i]);
     pf_plan_free(&wr->plan);
-    win_holds_free(&wr->holds);
+    win_holds_free(wr);
     free(wr);
     return rc;
 }
