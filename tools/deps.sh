@@ -18,6 +18,8 @@ packages=(
   golang-go strace
   # the loader's libFuzzer target (clang's -fsanitize=fuzzer)
   clang clang-tools
+  # static analysis in tools/test-all.sh
+  cppcheck
 )
 
 missing=()
