@@ -34,6 +34,7 @@
 #include "../holds.h"
 #include "../util.h"
 #include "syscalls.h"
+#include "../trace_names.h"
 
 struct pending;
 
@@ -150,23 +151,23 @@ static void emit_syscall(struct pf_supervisor *s, const struct pf_sc_event *e,
     if (!s->trace)
         return;
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "pid", json_object_new_int(e->pid));
-    json_object_object_add(o, "tid", json_object_new_int(e->tid));
-    json_object_object_add(o, "op", json_object_new_string(
+    json_object_object_add(o, PF_F_PID, json_object_new_int(e->pid));
+    json_object_object_add(o, PF_F_TID, json_object_new_int(e->tid));
+    json_object_object_add(o, PF_F_OP, json_object_new_string(
                                pf_fault_op_name(e->op)));
-    json_object_object_add(o, "name", json_object_new_string(e->name));
-    json_object_object_add(o, "path", e->path[0] ?
+    json_object_object_add(o, PF_F_NAME, json_object_new_string(e->name));
+    json_object_object_add(o, PF_F_PATH, e->path[0] ?
                            json_object_new_string(e->path) : NULL);
-    json_object_object_add(o, "fd", e->fd >= 0 ?
+    json_object_object_add(o, PF_F_FD, e->fd >= 0 ?
                            json_object_new_int(e->fd) : NULL);
     if (e->mode >= 0) {
         char mode[16];
         snprintf(mode, sizeof mode, "%04o", (unsigned)e->mode & 07777u);
-        json_object_object_add(o, "mode", json_object_new_string(mode));
+        json_object_object_add(o, PF_F_MODE, json_object_new_string(mode));
     }
-    json_object_object_add(o, "instance", instance > 0 ?
+    json_object_object_add(o, PF_F_INSTANCE, instance > 0 ?
                            json_object_new_int(instance) : NULL);
-    pf_trace_emit(s->trace, "supervisor", "syscall", o);
+    pf_trace_emit(s->trace, PF_SRC_SUPERVISOR, PF_EV_SYSCALL, o);
 }
 
 /* Where a fault event happened: the call it was decided at or applied to. */
@@ -184,27 +185,27 @@ static void emit_fault(struct pf_supervisor *s, const struct where *w,
         return;
     const struct pf_fault *f = &s->sc->faults[rule];
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "pid", json_object_new_int(w->pid));
-    json_object_object_add(o, "tid", json_object_new_int(w->tid));
-    json_object_object_add(o, "op", json_object_new_string(
+    json_object_object_add(o, PF_F_PID, json_object_new_int(w->pid));
+    json_object_object_add(o, PF_F_TID, json_object_new_int(w->tid));
+    json_object_object_add(o, PF_F_OP, json_object_new_string(
                                pf_fault_op_name(f->op)));
-    json_object_object_add(o, "phase", json_object_new_string(
+    json_object_object_add(o, PF_F_PHASE, json_object_new_string(
                                pf_fault_phase_name(f->phase)));
-    json_object_object_add(o, "action", json_object_new_string(
+    json_object_object_add(o, PF_F_ACTION, json_object_new_string(
                                pf_fault_action_name(f->action)));
-    json_object_object_add(o, "rule", json_object_new_int64((int64_t)rule));
-    json_object_object_add(o, "decision", json_object_new_string(decision));
-    json_object_object_add(o, "delay_ns", f->action == PF_ACT_DELAY ?
+    json_object_object_add(o, PF_F_RULE, json_object_new_int64((int64_t)rule));
+    json_object_object_add(o, PF_F_DECISION, json_object_new_string(decision));
+    json_object_object_add(o, PF_F_DELAY_NS, f->action == PF_ACT_DELAY ?
                            json_object_new_int64(delay_ns) : NULL);
-    json_object_object_add(o, "errno", f->action == PF_ACT_FAIL ?
+    json_object_object_add(o, PF_F_ERRNO, f->action == PF_ACT_FAIL ?
                            json_object_new_int(f->err) : NULL);
-    json_object_object_add(o, "reason", reason ?
+    json_object_object_add(o, PF_F_REASON, reason ?
                            json_object_new_string(reason) : NULL);
-    json_object_object_add(o, "name", w->name ?
+    json_object_object_add(o, PF_F_NAME, w->name ?
                            json_object_new_string(w->name) : NULL);
-    json_object_object_add(o, "instance", w->instance > 0 ?
+    json_object_object_add(o, PF_F_INSTANCE, w->instance > 0 ?
                            json_object_new_int(w->instance) : NULL);
-    pf_trace_emit(s->trace, "supervisor", "fault", o);
+    pf_trace_emit(s->trace, PF_SRC_SUPERVISOR, PF_EV_FAULT, o);
 }
 
 static struct where where_of(const struct pending *p)
@@ -401,12 +402,12 @@ static struct pending *reissued(struct pf_supervisor *s,
 static int observe(struct pf_supervisor *s, struct pf_sc_call *c)
 {
     int inst = s->hooks.observe(s->hooks.ctx, &c->ev);
-    if (inst < 0 && c->from[0]) {
+    if (inst == PF_SC_UNRELATED && c->from[0]) {
         char to[PATH_MAX];
         memcpy(to, c->ev.path, sizeof to);
         memcpy(c->ev.path, c->from, sizeof c->ev.path);
         inst = s->hooks.observe(s->hooks.ctx, &c->ev);
-        if (inst < 0)
+        if (inst == PF_SC_UNRELATED)
             memcpy(c->ev.path, to, sizeof to);
     }
     return inst;
@@ -419,16 +420,16 @@ static void handle(struct pf_supervisor *s, const struct seccomp_notif *n)
         again->id = n->id;
         if (s->trace) {
             json_object *o = json_object_new_object();
-            json_object_object_add(o, "pid", json_object_new_int(again->pid));
-            json_object_object_add(o, "tid", json_object_new_int(again->tid));
-            json_object_object_add(o, "op", json_object_new_string(
+            json_object_object_add(o, PF_F_PID, json_object_new_int(again->pid));
+            json_object_object_add(o, PF_F_TID, json_object_new_int(again->tid));
+            json_object_object_add(o, PF_F_OP, json_object_new_string(
                                        pf_fault_op_name(again->op)));
-            json_object_object_add(o, "name", json_object_new_string(
+            json_object_object_add(o, PF_F_NAME, json_object_new_string(
                                        again->name));
-            json_object_object_add(o, "instance", again->instance > 0 ?
+            json_object_object_add(o, PF_F_INSTANCE, again->instance > 0 ?
                                    json_object_new_int(again->instance) : NULL);
-            json_object_object_add(o, "reissued", json_object_new_boolean(1));
-            pf_trace_emit(s->trace, "supervisor", "syscall", o);
+            json_object_object_add(o, PF_F_REISSUED, json_object_new_boolean(1));
+            pf_trace_emit(s->trace, PF_SRC_SUPERVISOR, PF_EV_SYSCALL, o);
         }
         return;
     }
@@ -442,8 +443,8 @@ static void handle(struct pf_supervisor *s, const struct seccomp_notif *n)
         free(c);
         return;
     }
-    int inst = c->relevant && s->hooks.observe ? observe(s, c) : -1;
-    if (inst < 0) {
+    int inst = c->relevant && s->hooks.observe ? observe(s, c) : PF_SC_UNRELATED;
+    if (inst == PF_SC_UNRELATED) {
         free(c);
         respond(s, n->id, 0);
         return;

@@ -40,13 +40,16 @@ struct pf_sc_event {
     ino_t node_ino;
 };
 
+/* What the observe hook says besides an instance id (> 0). */
+enum { PF_SC_UNRELATED = -1, PF_SC_NO_INSTANCE = 0 };
+
 struct pf_supervisor_hooks {
     void *ctx;
     /* Called for every intercepted syscall while the thread is stopped at its
-     * entry. Returns the instance id it concerns (>0), 0 if it concerns the
-     * endpoint but no instance yet (e.g. bind before the inode exists), or -1
-     * if it does not concern the endpoint at all: then no fault applies and
-     * nothing is traced. */
+     * entry. Returns the instance id it concerns (>0), PF_SC_NO_INSTANCE if
+     * it concerns the endpoint but no instance yet (e.g. bind before the
+     * inode exists), or PF_SC_UNRELATED if it does not concern the endpoint
+     * at all: then no fault applies and nothing is traced. */
     int (*observe)(void *ctx, const struct pf_sc_event *e);
     /* Optional (may be NULL). Called for an endpoint-related call (observe
      * returned >= 0) right before it is let run, after any delay or hold,

@@ -16,6 +16,7 @@
 #include "../holds.h"
 #include "../util.h"
 #include "win_run.h"
+#include "../trace_names.h"
 
 /* Who to tell: the agent's connection and its number for the hold. */
 struct agent_hold {
@@ -30,7 +31,7 @@ static void send_release(void *ctx, const char *decision, const char *reason)
     struct agent_hold *a = ctx;
     char line[32];
     snprintf(line, sizeof line, "release %d\n", a->id);
-    if (!a->conn->eof && pf_win_channel_send(a->conn, line) < 0)
+    if (!a->conn->eof && !pf_win_channel_send(a->conn, line))
         fprintf(stderr, "pipefault: cannot release hold %d: agent gone\n", a->id);
     free(a);
 }
@@ -44,14 +45,14 @@ static bool same_hold(const void *ctx, const void *key)
 void win_hold_started(struct win_run *wr, struct pf_win_conn *c, json_object *ev, int64_t t)
 {
     struct agent_hold *a = pf_xmalloc(sizeof *a);
-    *a = (struct agent_hold){ .conn = c, .id = (int)pf_json_int(ev, "hold", 0) };
-    pf_holds_add(wr->holds, pf_json_str(ev, "until_account"), pf_json_str(ev, "until_event"),
+    *a = (struct agent_hold){ .conn = c, .id = (int)pf_json_int(ev, PF_F_HOLD, 0) };
+    pf_holds_add(wr->holds, pf_json_str(ev, PF_F_UNTIL_ACCOUNT), pf_json_str(ev, PF_F_UNTIL_EVENT),
                  t, INT64_MAX, send_release, a);
 }
 
 void win_hold_ended(struct win_run *wr, struct pf_win_conn *c, json_object *ev)
 {
-    struct agent_hold key = { .conn = c, .id = (int)pf_json_int(ev, "hold", 0) };
+    struct agent_hold key = { .conn = c, .id = (int)pf_json_int(ev, PF_F_HOLD, 0) };
     void *ctx;
     if (pf_holds_take(wr->holds, same_hold, &key, &ctx))
         free(ctx);
