@@ -103,7 +103,7 @@ static void fmt_ms(int64_t ns, char *out, size_t n)
         snprintf(out, n, "%.3f ms", (double)ns / 1e6);
 }
 
-/* When the instance first had the intended permissions, -1 never. */
+/* When the instance first had the intended permissions, PF_NEVER if never. */
 static int64_t secured_at(struct pf_inst *in)
 {
     size_t n = json_object_array_length(in->history);
@@ -112,7 +112,7 @@ static int64_t secured_at(struct pf_inst *in)
         if (!strcmp(pf_json_str(h, "class"), "intended"))
             return pf_json_int(h, "t_ns", 0);
     }
-    return -1;
+    return PF_NEVER;
 }
 
 /* Admitted attempts credited to this instance (before t, unless t < 0). */
@@ -137,10 +137,10 @@ static void describe_birth(struct pf_model *m, struct pf_inst *in, char *out, si
     int64_t sec = secured_at(in);
     int adm = admitted_before(m, in, sec);
     char tail[160] = "";
-    if (sec < 0 && adm)
+    if (sec == PF_NEVER && adm)
         snprintf(tail, sizeof tail, ", was never secured, and accepted %d connection%s",
                  adm, adm == 1 ? "" : "s");
-    else if (sec < 0)
+    else if (sec == PF_NEVER)
         snprintf(tail, sizeof tail, " and was never secured");
     else if (adm)
         snprintf(tail, sizeof tail, " and accepted %d connection%s before it was secured",
@@ -285,7 +285,7 @@ static void judge_before_accept(struct pf_model *m, struct judgement *j)
             char d[32];
             fmt_ms(sec - in->accepting, d, sizeof d);
             snprintf(late, sizeof late, "; it was secured %s later", d);
-        } else if (sec < 0) {
+        } else if (sec == PF_NEVER) {
             snprintf(late, sizeof late, "; it was never secured");
         }
         int adm = admitted_before(m, in, sec);

@@ -126,7 +126,7 @@ static void read_birth(struct pf_model *m, json_object *e)
     in->history = json_object_new_array();
     in->admitted = json_object_new_object();
     in->born = pf_json_int(e, PF_F_T, 0);
-    in->accepting = in->removed = -1;
+    in->accepting = in->removed = PF_NEVER;
     add_history(m, in, in->born, pf_json_get(e, PF_F_PERM), pf_json_str(e, PF_F_EVIDENCE));
 }
 
@@ -147,7 +147,7 @@ static void read_attempt(struct pf_model *m, json_object *e)
     if (a->t_end < a->t)
         a->t_end = a->t;
     a->named = pf_json_int(e, PF_F_INSTANCE, 0);
-    a->inst = -1;
+    a->inst = PF_INST_UNKNOWN;
     const struct pf_account *acc = pf_scenario_account(m->sc, a->account);
     a->allowed = acc && acc->allowed;
     json_object *inj = pf_json_get(e, PF_F_INJECTED);
@@ -247,7 +247,7 @@ struct pf_presence pf_model_present(struct pf_model *m, int64_t t0, int64_t t1)
  * back when the inode number is reused). */
 static long by_peer_key(struct pf_model *m, const struct pf_attempt *a)
 {
-    long only = -1, live = -1;
+    long only = PF_INST_UNKNOWN, live = PF_INST_UNKNOWN;
     size_t nkey = 0, nlive = 0;
     for (size_t i = 0; i < m->ninst; i++) {
         struct pf_inst *in = &m->inst[i];
@@ -261,7 +261,7 @@ static long by_peer_key(struct pf_model *m, const struct pf_attempt *a)
             live = (long)i;
         }
     }
-    return nkey == 1 ? only : nlive == 1 ? live : -1;
+    return nkey == 1 ? only : nlive == 1 ? live : PF_INST_UNKNOWN;
 }
 
 static void attribute(struct pf_model *m)

@@ -175,9 +175,9 @@ size_t pf_holds_expire(struct pf_holds *h, int64_t now)
 
 int64_t pf_holds_next_deadline(const struct pf_holds *h)
 {
-    int64_t next = -1;
+    int64_t next = PF_NO_DEADLINE;
     for (size_t i = 0; i < h->n; i++)
-        if (h->v[i].live && (next < 0 || h->v[i].deadline < next))
+        if (h->v[i].live && (next == PF_NO_DEADLINE || h->v[i].deadline < next))
             next = h->v[i].deadline;
     return next;
 }

@@ -58,7 +58,9 @@ size_t pf_holds_event(struct pf_holds *h, const char *account, const char *event
  * before `now`. Returns how many. */
 size_t pf_holds_expire(struct pf_holds *h, int64_t now);
 
-/* The earliest deadline of a live hold, or -1 when none: for poll loops. */
+/* The earliest deadline of a live hold, or PF_NO_DEADLINE when none: for
+ * poll loops. */
+#define PF_NO_DEADLINE ((int64_t)-1)
 int64_t pf_holds_next_deadline(const struct pf_holds *h);
 
 /* Live holds. */

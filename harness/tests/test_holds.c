@@ -41,7 +41,7 @@ START_TEST(released_in_the_order_added)
     ck_assert_str_eq(log_buf, "first:released(alice:attempt);second:released(alice:attempt);"
                               "third:released(alice:attempt);");
     ck_assert_uint_eq(pf_holds_count(h), 0);
-    ck_assert_int_eq(pf_holds_next_deadline(h), -1);
+    ck_assert_int_eq(pf_holds_next_deadline(h), PF_NO_DEADLINE);
     pf_holds_free(h);
 }
 END_TEST

@@ -37,21 +37,22 @@
 #define WATCH_MASK (IN_CREATE | IN_ATTRIB | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
                     IN_DELETE_SELF)
 
-int pf_proc_umask(pid_t pid)
+bool pf_proc_umask(pid_t pid, mode_t *umask_out)
 {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
     FILE *fp = fopen(path, "re");
     if (!fp)
-        return -1;
-    int um = -1;
+        return false;
+    bool found = false;
     while (fgets(line, sizeof line, fp))
         if (!strncmp(line, "Umask:", 6)) {
-            um = (int)strtol(line + 6, NULL, 8);
+            *umask_out = (mode_t)strtol(line + 6, NULL, 8);
+            found = true;
             break;
         }
     fclose(fp);
-    return um;
+    return found;
 }
 
 int pf_observer_open(struct pf_observer *o, struct pf_trace *trace,
@@ -600,9 +601,7 @@ int pf_observer_on_syscall(void *ctx, const struct pf_sc_event *e)
         /* Another name in the endpoint's directory. */
         pf_observer_drain(o, true);
         if (e->op == PF_OP_CREATE) {
-            int um = pf_proc_umask(e->pid);
-            if (um >= 0)
-                o->umask_ = (mode_t)um;
+            pf_proc_umask(e->pid, &o->umask_);   /* unknown: the last one known */
             note_creation(o, name, e);
             return PF_SC_UNRELATED;  /* not the endpoint (yet): no fault, no trace */
         }
@@ -628,9 +627,7 @@ int pf_observer_on_syscall(void *ctx, const struct pf_sc_event *e)
         /* bind/mknod has not run yet: the instance does not exist. The umask
          * it will be created with is the one the process has right now. */
         refresh(o, "syscall", false);
-        int um = pf_proc_umask(e->pid);
-        if (um >= 0)
-            o->umask_ = (mode_t)um;
+        pf_proc_umask(e->pid, &o->umask_);   /* unknown: the last one known */
         note_creation(o, o->base, e);
         return PF_SC_NO_INSTANCE;
     }

@@ -83,7 +83,8 @@ void pf_supervisor_set_server(struct pf_supervisor *s, pid_t pid);
 
 int pf_supervisor_fd(const struct pf_supervisor *s);          /* for poll() */
 void pf_supervisor_dispatch(struct pf_supervisor *s);         /* fd readable */
-int64_t pf_supervisor_next_deadline(const struct pf_supervisor *s); /* abs ns, -1 none */
+/* abs ns, PF_NO_DEADLINE (holds.h) when none */
+int64_t pf_supervisor_next_deadline(const struct pf_supervisor *s);
 void pf_supervisor_tick(struct pf_supervisor *s);             /* due delays/hold timeouts */
 /* Something happened elsewhere (e.g. account "mallory" did "attempt") at
  * absolute CLOCK_MONOTONIC time t: releases the holds waiting for it that
