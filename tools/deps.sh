@@ -20,6 +20,8 @@ packages=(
   clang clang-tools
   # real servers the examples/ scenarios test (drivers/test_examples.py)
   socat redis-server php-fpm
+  # static analysis in tools/test-all.sh
+  cppcheck
 )
 # Services those packages would start and enable: pipefault starts its own
 # servers, and a system one left running would hold ports and sockets.

@@ -26,25 +26,27 @@
 
 #include "checker_model.h"
 #include "util.h"
+#include "trace_names.h"
 
-static const char *const identity_keys[] = {"mode", "uid", "gid", "acl_named", "normalised"};
+static const char *const identity_keys[] = {PF_PERM_MODE, PF_PERM_UID, PF_PERM_GID,
+                                            PF_PERM_ACL_NAMED, PF_PERM_NORMALISED};
 
-int pf_perm_matches(json_object *perm, json_object *ref)
+bool pf_perm_matches(json_object *perm, json_object *ref)
 {
     if (!perm || !ref)
-        return 0;
-    json_object *none = pf_json_get(perm, "none");
+        return false;
+    json_object *none = pf_json_get(perm, PF_PERM_NONE);
     if (none && json_object_get_boolean(none))
-        return 0;
+        return false;
     int compared = 0;
     for (size_t i = 0; i < sizeof identity_keys / sizeof identity_keys[0]; i++) {
         json_object *want, *have;
         if (!json_object_object_get_ex(ref, identity_keys[i], &want))
             continue;
         if (!json_object_object_get_ex(perm, identity_keys[i], &have))
-            return 0;
+            return false;
         if (!json_object_equal(want, have))
-            return 0;
+            return false;
         compared++;
     }
     return compared > 0;
@@ -52,20 +54,20 @@ int pf_perm_matches(json_object *perm, json_object *ref)
 
 void pf_perm_describe(json_object *perm, char *out, size_t n)
 {
-    json_object *none = pf_json_get(perm, "none");
+    json_object *none = pf_json_get(perm, PF_PERM_NONE);
     if (none && json_object_get_boolean(none)) {
         snprintf(out, n, "no permissions at all");
         return;
     }
-    const char *sddl = pf_json_str(perm, "normalised");
+    const char *sddl = pf_json_str(perm, PF_PERM_NORMALISED);
     if (!sddl)
-        sddl = pf_json_str(perm, "sddl");
+        sddl = pf_json_str(perm, PF_PERM_SDDL);
     if (sddl) {
         snprintf(out, n, "%s", sddl);
         return;
     }
-    const char *mode = pf_json_str(perm, "mode"), *owner = pf_json_str(perm, "owner");
-    const char *group = pf_json_str(perm, "group"), *acl = pf_json_str(perm, "acl");
+    const char *mode = pf_json_str(perm, PF_PERM_MODE), *owner = pf_json_str(perm, PF_PERM_OWNER);
+    const char *group = pf_json_str(perm, PF_PERM_GROUP), *acl = pf_json_str(perm, PF_PERM_ACL);
     snprintf(out, n, "%s, owner %s, group %s%s%s", mode ? mode : "?", owner ? owner : "?",
              group ? group : "?", acl ? ", ACL " : "", acl ? acl : "");
 }
@@ -101,7 +103,7 @@ static void fmt_ms(int64_t ns, char *out, size_t n)
         snprintf(out, n, "%.3f ms", (double)ns / 1e6);
 }
 
-/* When the instance first had the intended permissions, -1 never. */
+/* When the instance first had the intended permissions, PF_NEVER if never. */
 static int64_t secured_at(struct pf_inst *in)
 {
     size_t n = json_object_array_length(in->history);
@@ -110,11 +112,11 @@ static int64_t secured_at(struct pf_inst *in)
         if (!strcmp(pf_json_str(h, "class"), "intended"))
             return pf_json_int(h, "t_ns", 0);
     }
-    return -1;
+    return PF_NEVER;
 }
 
 /* Admitted attempts credited to this instance (before t, unless t < 0). */
-static int admitted_before(struct pf_model *m, struct pf_inst *in, int64_t t)
+static int admitted_before(struct pf_model *m, const struct pf_inst *in, int64_t t)
 {
     int k = 0;
     for (size_t i = 0; i < m->natt; i++)
@@ -128,17 +130,17 @@ static void describe_birth(struct pf_model *m, struct pf_inst *in, char *out, si
 {
     char perm[512], um[64] = "";
     json_object *first = json_object_array_get_idx(in->history, 0);
-    pf_perm_describe(pf_json_get(first, "perm"), perm, sizeof perm);
-    const char *umask = pf_json_str(in->birth_ev, "umask");
+    pf_perm_describe(pf_json_get(first, PF_F_PERM), perm, sizeof perm);
+    const char *umask = pf_json_str(in->birth_ev, PF_F_UMASK);
     if (umask && !strcmp(birth_class(in), "default"))
         snprintf(um, sizeof um, ", umask %s", umask);
     int64_t sec = secured_at(in);
     int adm = admitted_before(m, in, sec);
     char tail[160] = "";
-    if (sec < 0 && adm)
+    if (sec == PF_NEVER && adm)
         snprintf(tail, sizeof tail, ", was never secured, and accepted %d connection%s",
                  adm, adm == 1 ? "" : "s");
-    else if (sec < 0)
+    else if (sec == PF_NEVER)
         snprintf(tail, sizeof tail, " and was never secured");
     else if (adm)
         snprintf(tail, sizeof tail, " and accepted %d connection%s before it was secured",
@@ -236,7 +238,7 @@ static void no_instance(struct pf_model *m, struct judgement *j)
         return;
     for (size_t i = 0; i < m->ninst; i++)
         if (m->inst[i].foreign) {
-            const char *name = pf_json_str(m->inst[i].birth_ev, "endpoint");
+            const char *name = pf_json_str(m->inst[i].birth_ev, PF_F_ENDPOINT);
             append(j->vacuous, sizeof j->vacuous, " (the server created %zu instance%s under "
                    "another name, first %s)", nforeign, nforeign == 1 ? "" : "s",
                    name ? name : "?");
@@ -276,14 +278,14 @@ static void judge_before_accept(struct pf_model *m, struct judgement *j)
             continue;
         }
         char perm[512], when[32], late[96] = "";
-        pf_perm_describe(pf_json_get(state_at(in, in->accepting), "perm"), perm, sizeof perm);
+        pf_perm_describe(pf_json_get(state_at(in, in->accepting), PF_F_PERM), perm, sizeof perm);
         fmt_ms(in->accepting, when, sizeof when);
         int64_t sec = secured_at(in);
         if (sec > in->accepting) {
             char d[32];
             fmt_ms(sec - in->accepting, d, sizeof d);
             snprintf(late, sizeof late, "; it was secured %s later", d);
-        } else if (sec < 0) {
+        } else if (sec == PF_NEVER) {
             snprintf(late, sizeof late, "; it was never secured");
         }
         int adm = admitted_before(m, in, sec);
@@ -370,7 +372,7 @@ static void judge_accounts(struct pf_model *m, struct judgement *j, bool want_al
         if (in) {
             json_object *st = state_at(in, first->t_end);
             char perm[512];
-            pf_perm_describe(pf_json_get(st, "perm"), perm, sizeof perm);
+            pf_perm_describe(pf_json_get(st, PF_F_PERM), perm, sizeof perm);
             snprintf(at, sizeof at, " by instance #%lld while it had the %s permissions (%s)",
                      (long long)in->id, pf_json_str(st, "class"), perm);
         } else {
@@ -396,7 +398,7 @@ static void judge_no_default(struct pf_model *m, struct judgement *j)
             if (strcmp(pf_json_str(h, "class"), "default"))
                 continue;
             char perm[512], when[32];
-            pf_perm_describe(pf_json_get(h, "perm"), perm, sizeof perm);
+            pf_perm_describe(pf_json_get(h, PF_F_PERM), perm, sizeof perm);
             fmt_ms(pf_json_int(h, "t_ns", 0), when, sizeof when);
             note(j, "instance #%lld had the default permissions (%s) at %s", (long long)in->id,
                  perm, when);
@@ -492,7 +494,7 @@ static json_object *expectation_json(enum pf_expect which, enum status st, struc
  * name carries the SD of the chain's first instance. */
 static json_object *lineage(struct pf_inst *in, int64_t *chain_root)
 {
-    json_object *cn = pf_json_get(in->birth_ev, "created_name");
+    json_object *cn = pf_json_get(in->birth_ev, PF_F_CREATED_NAME);
     if (!cn)
         return NULL;
     json_object *l = json_object_new_object();
@@ -524,8 +526,9 @@ static json_object *instance_json(struct pf_inst *in, int64_t *chain_root)
     json_object *o = json_object_new_object();
     json_object *first = json_object_array_get_idx(in->history, 0);
     json_object_object_add(o, "id", json_object_new_int64(in->id));
-    json_object_object_add(o, "endpoint", json_object_get(pf_json_get(in->birth_ev, "endpoint")));
-    json_object_object_add(o, "key", json_object_get(pf_json_get(in->birth_ev, "key")));
+    json_object_object_add(o, "endpoint",
+                           json_object_get(pf_json_get(in->birth_ev, PF_F_ENDPOINT)));
+    json_object_object_add(o, "key", json_object_get(pf_json_get(in->birth_ev, PF_F_KEY)));
     json_object_object_add(o, "born_ns", json_object_new_int64(in->born));
     json_object_object_add(o, "accepting_ns",
                            in->accepting < 0 ? NULL : json_object_new_int64(in->accepting));
@@ -533,12 +536,12 @@ static json_object *instance_json(struct pf_inst *in, int64_t *chain_root)
                            json_object_new_string(in->accepting_evidence) : NULL);
     json_object_object_add(o, "removed_ns",
                            in->removed < 0 ? NULL : json_object_new_int64(in->removed));
-    json_object_object_add(o, "birth", json_object_get(pf_json_get(first, "perm")));
-    json_object_object_add(o, "birth_evidence", json_object_get(pf_json_get(first, "evidence")));
+    json_object_object_add(o, "birth", json_object_get(pf_json_get(first, PF_F_PERM)));
+    json_object_object_add(o, "birth_evidence", json_object_get(pf_json_get(first, PF_F_EVIDENCE)));
     json_object_object_add(o, "birth_class", json_object_new_string(birth_class(in)));
     const char *ac = accept_class(in);
     json_object_object_add(o, "class_at_first_accept", ac ? json_object_new_string(ac) : NULL);
-    json_object_object_add(o, "umask", json_object_get(pf_json_get(in->birth_ev, "umask")));
+    json_object_object_add(o, "umask", json_object_get(pf_json_get(in->birth_ev, PF_F_UMASK)));
     if (in->own_default)
         json_object_object_add(o, "default", json_object_get(in->deflt));
     json_object_object_add(o, "history", json_object_get(in->history));
@@ -575,7 +578,7 @@ static json_object *clients_json(struct pf_model *m)
             if (strcmp(a->account, acc->name))
                 continue;
             attempts++;
-            json_object *s = pf_json_get(a->ev, "served");
+            json_object *s = pf_json_get(a->ev, PF_F_SERVED);
             if (s && json_object_get_boolean(s))
                 served++;
             reached += pf_attempt_reached(m, a);
@@ -616,7 +619,7 @@ static json_object *attempts_json(struct pf_model *m)
         struct pf_attempt *a = &m->att[k];
         struct pf_inst *in = pf_model_inst(m, a->inst);
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "client", json_object_get(pf_json_get(a->ev, "client")));
+        json_object_object_add(o, "client", json_object_get(pf_json_get(a->ev, PF_F_CLIENT)));
         json_object_object_add(o, "account", json_object_new_string(a->account));
         json_object_object_add(o, "t", json_object_new_int64(a->t));
         json_object_object_add(o, "outcome", json_object_new_string(a->outcome));
@@ -635,8 +638,8 @@ static long fired_count(json_object *trace, size_t rule)
     size_t n = json_object_array_length(trace);
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(trace, i);
-        const char *ev = pf_json_str(e, "ev"), *d = pf_json_str(e, "decision");
-        if (!ev || strcmp(ev, "fault") || pf_json_int(e, "rule", -1) != (int64_t)rule || !d)
+        const char *ev = pf_json_str(e, PF_F_EV), *d = pf_json_str(e, PF_F_DECISION);
+        if (!ev || strcmp(ev, PF_EV_FAULT) || pf_json_int(e, PF_F_RULE, -1) != (int64_t)rule || !d)
             continue;
         if (!strcmp(d, "delayed") || !strcmp(d, "held") || !strcmp(d, "failed"))
             fired++;

@@ -10,6 +10,7 @@
 #ifndef PF_CHECKER_H
 #define PF_CHECKER_H
 
+#include <stdbool.h>
 #include <json-c/json.h>
 #include "scenario.h"
 
@@ -24,7 +25,7 @@ json_object *pf_check(const struct pf_scenario *sc, json_object *trace);
 
 /* Does perm match the reference? Only the reference's identity fields
  * (mode, uid, gid, acl_named, normalised) count. */
-int pf_perm_matches(json_object *perm, json_object *ref);
+bool pf_perm_matches(json_object *perm, json_object *ref);
 
 /* "0755, owner root, group root" or the SDDL: for messages. */
 void pf_perm_describe(json_object *perm, char *out, size_t n);

@@ -13,6 +13,7 @@
 
 #include "checker.h"
 #include "util.h"
+#include "trace_names.h"
 
 const char *pf_attribution_name(enum pf_attribution how)
 {
@@ -92,17 +93,17 @@ static void orphan(struct pf_model *m, json_object *e, int64_t id)
     if (!m->orphans++)
         snprintf(m->orphan_text, sizeof m->orphan_text,
                  "the trace names instance #%lld (%s event at t=%lld ns) that it never saw born",
-                 (long long)id, pf_json_str(e, "ev"), (long long)pf_json_int(e, "t", 0));
+                 (long long)id, pf_json_str(e, PF_F_EV), (long long)pf_json_int(e, PF_F_T, 0));
 }
 
 static void read_birth(struct pf_model *m, json_object *e)
 {
-    int64_t id = pf_json_int(e, "id", (int64_t)m->ninst + 1);
+    int64_t id = pf_json_int(e, PF_F_ID, (int64_t)m->ninst + 1);
     if (pf_model_find(m, id)) {
         if (!m->orphans++)
             snprintf(m->orphan_text, sizeof m->orphan_text,
                      "the trace has instance #%lld born twice (second at t=%lld ns)",
-                     (long long)id, (long long)pf_json_int(e, "t", 0));
+                     (long long)id, (long long)pf_json_int(e, PF_F_T, 0));
         return;
     }
     if (m->ninst && id < m->inst[m->ninst - 1].id)
@@ -115,18 +116,18 @@ static void read_birth(struct pf_model *m, json_object *e)
     memset(in, 0, sizeof *in);
     in->id = id;
     in->birth_ev = e;
-    json_object *own = pf_json_get(e, "default");
+    json_object *own = pf_json_get(e, PF_F_DEFAULT);
     in->own_default = own != NULL;
     in->deflt = own ? own : m->deflt;
-    json_object *f = pf_json_get(e, "foreign");
+    json_object *f = pf_json_get(e, PF_F_FOREIGN);
     in->foreign = f && json_object_get_boolean(f);
     if (!in->foreign)
         m->nendpoint++;
     in->history = json_object_new_array();
     in->admitted = json_object_new_object();
-    in->born = pf_json_int(e, "t", 0);
-    in->accepting = in->removed = -1;
-    add_history(m, in, in->born, pf_json_get(e, "perm"), pf_json_str(e, "evidence"));
+    in->born = pf_json_int(e, PF_F_T, 0);
+    in->accepting = in->removed = PF_NEVER;
+    add_history(m, in, in->born, pf_json_get(e, PF_F_PERM), pf_json_str(e, PF_F_EVIDENCE));
 }
 
 static void read_attempt(struct pf_model *m, json_object *e)
@@ -138,45 +139,45 @@ static void read_attempt(struct pf_model *m, json_object *e)
     struct pf_attempt *a = &m->att[m->natt++];
     memset(a, 0, sizeof *a);
     a->ev = e;
-    a->account = pf_json_str(e, "account") ? pf_json_str(e, "account") : "?";
-    a->outcome = pf_json_str(e, "outcome") ? pf_json_str(e, "outcome") : "?";
-    a->peer_key = pf_json_str(e, "peer_key");
-    a->t = pf_json_int(e, "t", 0);
-    a->t_end = pf_json_int(e, "t_end", a->t);
+    a->account = pf_json_str(e, PF_F_ACCOUNT) ? pf_json_str(e, PF_F_ACCOUNT) : "?";
+    a->outcome = pf_json_str(e, PF_F_OUTCOME) ? pf_json_str(e, PF_F_OUTCOME) : "?";
+    a->peer_key = pf_json_str(e, PF_F_PEER_KEY);
+    a->t = pf_json_int(e, PF_F_T, 0);
+    a->t_end = pf_json_int(e, PF_F_T_END, a->t);
     if (a->t_end < a->t)
         a->t_end = a->t;
-    a->named = pf_json_int(e, "instance", 0);
-    a->inst = -1;
+    a->named = pf_json_int(e, PF_F_INSTANCE, 0);
+    a->inst = PF_INST_UNKNOWN;
     const struct pf_account *acc = pf_scenario_account(m->sc, a->account);
     a->allowed = acc && acc->allowed;
-    json_object *inj = pf_json_get(e, "injected");
+    json_object *inj = pf_json_get(e, PF_F_INJECTED);
     a->injected = inj && json_object_get_boolean(inj);
 }
 
 static void read_event(struct pf_model *m, json_object *e)
 {
-    const char *ev = pf_json_str(e, "ev");
-    int64_t t = pf_json_int(e, "t", 0);
+    const char *ev = pf_json_str(e, PF_F_EV);
+    int64_t t = pf_json_int(e, PF_F_T, 0);
     if (!ev)
         return;
-    if (!strcmp(ev, "server_start")) {
+    if (!strcmp(ev, PF_EV_SERVER_START)) {
         m->server_started = true;
-    } else if (!strcmp(ev, "instance_birth")) {
+    } else if (!strcmp(ev, PF_EV_INSTANCE_BIRTH)) {
         read_birth(m, e);
-    } else if (!strcmp(ev, "instance_perm") || !strcmp(ev, "instance_accepting") ||
-               !strcmp(ev, "instance_removed")) {
-        int64_t id = pf_json_int(e, "id", 0);
+    } else if (!strcmp(ev, PF_EV_INSTANCE_PERM) || !strcmp(ev, PF_EV_INSTANCE_ACCEPTING) ||
+               !strcmp(ev, PF_EV_INSTANCE_REMOVED)) {
+        int64_t id = pf_json_int(e, PF_F_ID, 0);
         struct pf_inst *in = pf_model_find(m, id);
         if (!in)
             orphan(m, e, id);
-        else if (!strcmp(ev, "instance_perm"))
-            add_history(m, in, t, pf_json_get(e, "perm"), pf_json_str(e, "evidence"));
-        else if (!strcmp(ev, "instance_accepting") && in->accepting < 0) {
+        else if (!strcmp(ev, PF_EV_INSTANCE_PERM))
+            add_history(m, in, t, pf_json_get(e, PF_F_PERM), pf_json_str(e, PF_F_EVIDENCE));
+        else if (!strcmp(ev, PF_EV_INSTANCE_ACCEPTING) && in->accepting < 0) {
             in->accepting = t;
-            in->accepting_evidence = pf_json_str(e, "evidence");
-        } else if (!strcmp(ev, "instance_removed") && in->removed < 0)
+            in->accepting_evidence = pf_json_str(e, PF_F_EVIDENCE);
+        } else if (!strcmp(ev, PF_EV_INSTANCE_REMOVED) && in->removed < 0)
             in->removed = t;
-    } else if (!strcmp(ev, "attempt")) {
+    } else if (!strcmp(ev, PF_EV_ATTEMPT)) {
         read_attempt(m, e);
     }
 }
@@ -246,11 +247,11 @@ struct pf_presence pf_model_present(struct pf_model *m, int64_t t0, int64_t t1)
  * back when the inode number is reused). */
 static long by_peer_key(struct pf_model *m, const struct pf_attempt *a)
 {
-    long only = -1, live = -1;
+    long only = PF_INST_UNKNOWN, live = PF_INST_UNKNOWN;
     size_t nkey = 0, nlive = 0;
     for (size_t i = 0; i < m->ninst; i++) {
         struct pf_inst *in = &m->inst[i];
-        const char *key = pf_json_str(in->birth_ev, "key");
+        const char *key = pf_json_str(in->birth_ev, PF_F_KEY);
         if (!key || strcmp(key, a->peer_key))
             continue;
         nkey++;
@@ -260,7 +261,7 @@ static long by_peer_key(struct pf_model *m, const struct pf_attempt *a)
             live = (long)i;
         }
     }
-    return nkey == 1 ? only : nlive == 1 ? live : -1;
+    return nkey == 1 ? only : nlive == 1 ? live : PF_INST_UNKNOWN;
 }
 
 static void attribute(struct pf_model *m)
@@ -324,12 +325,12 @@ void pf_model_build(struct pf_model *m, const struct pf_scenario *sc, json_objec
     /* The platform facts first: an instance is classed when it is read. */
     for (size_t i = 0; i < n && !m->platform; i++) {
         json_object *e = json_object_array_get_idx(trace, i);
-        const char *ev = pf_json_str(e, "ev");
-        if (ev && !strcmp(ev, "platform")) {
+        const char *ev = pf_json_str(e, PF_F_EV);
+        if (ev && !strcmp(ev, PF_EV_PLATFORM)) {
             m->platform = e;
-            m->intended = pf_json_get(e, "intended");
-            m->deflt = pf_json_get(e, "default");
-            json_object *sa = pf_json_get(e, "single_account");
+            m->intended = pf_json_get(e, PF_F_INTENDED);
+            m->deflt = pf_json_get(e, PF_F_DEFAULT);
+            json_object *sa = pf_json_get(e, PF_F_SINGLE_ACCOUNT);
             m->single_account = sa && json_object_get_boolean(sa);
         }
     }

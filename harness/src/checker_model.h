@@ -17,6 +17,11 @@
 
 #include "scenario.h"
 
+/* A trace time that never came (an instance never accepting, never
+ * removed, never secured), and an attempt no instance is credited with. */
+#define PF_NEVER ((int64_t)-1)
+#define PF_INST_UNKNOWN (-1L)
+
 struct pf_inst {
     int64_t id;
     json_object *birth_ev;
@@ -25,7 +30,7 @@ struct pf_inst {
     bool foreign;               /* not the run's endpoint: listed, never judged */
     json_object *history;       /* array of {t_ns, perm, class, evidence} */
     json_object *admitted;      /* account -> credited admitted attempts */
-    int64_t born, accepting, removed;   /* -1: never */
+    int64_t born, accepting, removed;   /* PF_NEVER: never */
     const char *accepting_evidence;
 };
 
@@ -38,7 +43,7 @@ struct pf_attempt {
     const char *peer_key;
     int64_t t, t_end;
     int64_t named;              /* the instance the event names, 0 none */
-    long inst;                  /* index into pf_model.inst, -1: unknown */
+    long inst;                  /* index into pf_model.inst, PF_INST_UNKNOWN */
     enum pf_attribution how;
     bool allowed, injected;
 };

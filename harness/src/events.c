@@ -6,6 +6,7 @@
 #include "events.h"
 
 #include "text.h"
+#include "trace_names.h"
 #include "util.h"
 
 #include <errno.h>
@@ -80,9 +81,9 @@ void pf_trace_emit_at(struct pf_trace *t, int64_t t_ns, const char *src,
                       const char *ev, json_object *fields)
 {
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "t", json_object_new_int64(t_ns < 0 ? pf_trace_now(t) : t_ns));
-    json_object_object_add(o, "ev", json_object_new_string(ev));
-    json_object_object_add(o, "src", json_object_new_string(src));
+    json_object_object_add(o, PF_F_T, json_object_new_int64(t_ns < 0 ? pf_trace_now(t) : t_ns));
+    json_object_object_add(o, PF_F_EV, json_object_new_string(ev));
+    json_object_object_add(o, PF_F_SRC, json_object_new_string(src));
     if (fields) {
         clean_strings(fields);
         json_object_object_foreach(fields, key, val) {

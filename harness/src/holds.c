@@ -102,8 +102,21 @@ bool pf_holds_cancel(struct pf_holds *h, long id)
     return false;
 }
 
-bool pf_hold_released_by(const char *until_account, const char *until_event, int64_t began,
-                         const char *account, const char *event, int64_t t)
+bool pf_holds_take(struct pf_holds *h, bool (*match)(const void *ctx, const void *key),
+                   const void *key, void **ctx)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (h->v[i].live && (!match || match(h->v[i].ctx, key))) {
+            *ctx = h->v[i].ctx;
+            return pf_holds_cancel(h, h->v[i].id);
+        }
+    return false;
+}
+
+/* The rule: does `account` doing `event` at t end a hold until
+ * (until_account, until_event) that began at `began`? */
+static bool released_by(const char *until_account, const char *until_event, int64_t began,
+                        const char *account, const char *event, int64_t t)
 {
     if (!until_account && !until_event)
         return false;   /* ended by its timeout only */
@@ -135,7 +148,7 @@ size_t pf_holds_event(struct pf_holds *h, const char *account, const char *event
     for (size_t i = 0; i < n; i++) {
         struct hold *x = &h->v[i];
         if (!x->live ||
-            !pf_hold_released_by(x->account, x->event, x->began, account, event, t))
+            !released_by(x->account, x->event, x->began, account, event, t))
             continue;
         end(h, i, "released", reason);
         ended++;
@@ -162,9 +175,9 @@ size_t pf_holds_expire(struct pf_holds *h, int64_t now)
 
 int64_t pf_holds_next_deadline(const struct pf_holds *h)
 {
-    int64_t next = -1;
+    int64_t next = PF_NO_DEADLINE;
     for (size_t i = 0; i < h->n; i++)
-        if (h->v[i].live && (next < 0 || h->v[i].deadline < next))
+        if (h->v[i].live && (next == PF_NO_DEADLINE || h->v[i].deadline < next))
             next = h->v[i].deadline;
     return next;
 }

@@ -42,6 +42,14 @@ long pf_holds_add(struct pf_holds *h, const char *account, const char *event,
  * Returns false if it had already ended. */
 bool pf_holds_cancel(struct pf_holds *h, long id);
 
+/* Forgets, without calling its release, the first live hold (in the order
+ * added) whose ctx `match` accepts (match NULL: any) and stores its ctx in
+ * *ctx: for a holder that knows its holds by a key of its own (the Win32
+ * agent numbers its holds), and to free the contexts still registered at the
+ * end. Returns false when no live hold matches. */
+bool pf_holds_take(struct pf_holds *h, bool (*match)(const void *ctx, const void *key),
+                   const void *key, void **ctx);
+
 /* `account` did `event` at time t: ends, in the order they were added,
  * every hold it matches that began at or before t. Returns how many. */
 size_t pf_holds_event(struct pf_holds *h, const char *account, const char *event, int64_t t);
@@ -50,16 +58,13 @@ size_t pf_holds_event(struct pf_holds *h, const char *account, const char *event
  * before `now`. Returns how many. */
 size_t pf_holds_expire(struct pf_holds *h, int64_t now);
 
-/* The earliest deadline of a live hold, or -1 when none: for poll loops. */
+/* The earliest deadline of a live hold, or PF_NO_DEADLINE when none: for
+ * poll loops. */
+#define PF_NO_DEADLINE ((int64_t)-1)
 int64_t pf_holds_next_deadline(const struct pf_holds *h);
 
 /* Live holds. */
 size_t pf_holds_count(const struct pf_holds *h);
-
-/* The rule itself, for a hold kept elsewhere: does `account` doing `event`
- * at t end a hold until (until_account, until_event) that began at `began`? */
-bool pf_hold_released_by(const char *until_account, const char *until_event, int64_t began,
-                         const char *account, const char *event, int64_t t);
 
 /* The events a client's ended connect/open gives, at the moment it ended:
  * admitted, or refused and, when for lack of permission, also denied.

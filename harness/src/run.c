@@ -24,6 +24,7 @@
 #include "checker.h"
 #include "run_scenario.h"
 #include "text.h"
+#include "trace_names.h"
 #include "util.h"
 
 volatile sig_atomic_t pf_interrupted;
@@ -262,11 +263,11 @@ json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_e
         goto verdict;
     }
     json_object *f = json_object_new_object();
-    json_object_object_add(f, "name", json_object_new_string(sc->name));
-    json_object_object_add(f, "file", json_object_new_string(sc->file));
-    json_object_object_add(f, "seed", json_object_new_int64((int64_t)run.seed));
-    json_object_object_add(f, "platform", json_object_new_string(pf_platform_name(sc->platform)));
-    pf_trace_emit(&run.trace, "harness", "scenario_start", f);
+    json_object_object_add(f, PF_F_NAME, json_object_new_string(sc->name));
+    json_object_object_add(f, PF_F_FILE, json_object_new_string(sc->file));
+    json_object_object_add(f, PF_F_SEED, json_object_new_int64((int64_t)run.seed));
+    json_object_object_add(f, PF_F_PLATFORM, json_object_new_string(pf_platform_name(sc->platform)));
+    pf_trace_emit(&run.trace, PF_SRC_HARNESS, PF_EV_SCENARIO_START, f);
     run.deadline_ns = pf_ns_add_sat(run.trace.start_ns, sc->server.timeout_ns);
 
     const struct pf_backend *be = pf_backend_for(sc->platform);

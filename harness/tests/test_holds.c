@@ -6,10 +6,14 @@
  * the order they were added, the rest time out.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "holds.h"
+#include "win/win_run.h"
 #include "check_run.h"
 
 /* What the release callbacks saw, in order. */
@@ -37,7 +41,7 @@ START_TEST(released_in_the_order_added)
     ck_assert_str_eq(log_buf, "first:released(alice:attempt);second:released(alice:attempt);"
                               "third:released(alice:attempt);");
     ck_assert_uint_eq(pf_holds_count(h), 0);
-    ck_assert_int_eq(pf_holds_next_deadline(h), -1);
+    ck_assert_int_eq(pf_holds_next_deadline(h), PF_NO_DEADLINE);
     pf_holds_free(h);
 }
 END_TEST
@@ -149,6 +153,162 @@ START_TEST(outcome_events)
 }
 END_TEST
 
+static bool same_name(const void *ctx, const void *key)
+{
+    return !strcmp(ctx, key);
+}
+
+START_TEST(take_forgets_by_the_holders_key)
+{
+    struct pf_holds *h = pf_holds_new();
+    pf_holds_add(h, "alice", "attempt", 0, 1000, logged, "a");
+    pf_holds_add(h, "alice", "attempt", 0, 1000, logged, "b");
+    void *ctx = NULL;
+    ck_assert(!pf_holds_take(h, same_name, "zed", &ctx));
+    ck_assert(pf_holds_take(h, same_name, "b", &ctx));
+    ck_assert_str_eq(ctx, "b");
+    ck_assert(!pf_holds_take(h, same_name, "b", &ctx));   /* taken once */
+    ck_assert_uint_eq(pf_holds_count(h), 1);
+    ck_assert_uint_eq(pf_holds_event(h, "alice", "attempt", 5), 1);
+    ck_assert_str_eq(log_buf, "a:released(alice:attempt);");   /* never b's callback */
+    pf_holds_free(h);
+}
+END_TEST
+
+/* ---- the Win32 agent's holds: the release callback's path ------------- */
+
+/* A win32 run with one agent connection whose other end the test reads. */
+struct fake_agent {
+    struct win_run wr;
+    struct pf_win_conn conn;
+    int peer;
+};
+
+static void fake_agent_open(struct fake_agent *fa)
+{
+    memset(fa, 0, sizeof *fa);
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fa->conn.fd = sv[0];
+    fa->peer = sv[1];
+    fa->wr.holds = pf_holds_new();
+}
+
+static void fake_agent_close(struct fake_agent *fa)
+{
+    win_holds_free(&fa->wr);
+    close(fa->conn.fd);
+    close(fa->peer);
+}
+
+/* What the host sent the agent so far ("" when nothing). */
+static const char *sent_to_agent(struct fake_agent *fa)
+{
+    static char buf[256];
+    ssize_t n = recv(fa->peer, buf, sizeof buf - 1, MSG_DONTWAIT);
+    if (n < 0)
+        ck_assert_int_eq(errno, EAGAIN);
+    buf[n > 0 ? n : 0] = 0;
+    return buf;
+}
+
+/* The agent's `fault` event for hold `id` until (account, event). */
+static void agent_held(struct fake_agent *fa, struct pf_win_conn *c, int id,
+                       const char *account, const char *event, int64_t t)
+{
+    json_object *ev = json_object_new_object();
+    json_object_object_add(ev, "decision", json_object_new_string("held"));
+    json_object_object_add(ev, "hold", json_object_new_int(id));
+    if (account)
+        json_object_object_add(ev, "until_account", json_object_new_string(account));
+    if (event)
+        json_object_object_add(ev, "until_event", json_object_new_string(event));
+    win_hold_started(&fa->wr, c, ev, t);
+    json_object_put(ev);
+}
+
+static void agent_ended(struct fake_agent *fa, struct pf_win_conn *c, int id)
+{
+    json_object *ev = json_object_new_object();
+    json_object_object_add(ev, "decision", json_object_new_string("timed-out"));
+    json_object_object_add(ev, "hold", json_object_new_int(id));
+    win_hold_ended(&fa->wr, c, ev);
+    json_object_put(ev);
+}
+
+START_TEST(win32_release_reaches_the_agent_after_the_hold_began)
+{
+    struct fake_agent fa;
+    fake_agent_open(&fa);
+    agent_held(&fa, &fa.conn, 3, "alice", "attempt", 100);
+    /* an attempt over before the hold began, reported late: not a release */
+    win_holds_attempt(&fa.wr, "alice", "ok", 99);
+    ck_assert_str_eq(sent_to_agent(&fa), "");
+    win_holds_attempt(&fa.wr, "bob", "ok", 150);
+    ck_assert_str_eq(sent_to_agent(&fa), "");
+    win_holds_attempt(&fa.wr, "alice", "ok", 100);
+    ck_assert_str_eq(sent_to_agent(&fa), "release 3\n");
+    ck_assert_uint_eq(pf_holds_count(fa.wr.holds), 0);
+    /* released once: the agent's own `released` report finds nothing */
+    agent_ended(&fa, &fa.conn, 3);
+    win_holds_attempt(&fa.wr, "alice", "ok", 200);
+    ck_assert_str_eq(sent_to_agent(&fa), "");
+    fake_agent_close(&fa);
+}
+END_TEST
+
+START_TEST(win32_outcomes_give_the_events_of_both_backends)
+{
+    struct fake_agent fa;
+    fake_agent_open(&fa);
+    agent_held(&fa, &fa.conn, 1, "mallory", "denied", 0);
+    agent_held(&fa, &fa.conn, 2, "mallory", "refused", 0);
+    agent_held(&fa, &fa.conn, 4, NULL, "admitted", 0);
+    agent_held(&fa, &fa.conn, 5, NULL, NULL, 0);    /* the agent's timeout only */
+    /* refused, not for lack of permission: not denied */
+    win_holds_attempt(&fa.wr, "mallory", "ERROR_PIPE_BUSY", 10);
+    ck_assert_str_eq(sent_to_agent(&fa), "release 2\n");
+    win_holds_attempt(&fa.wr, "mallory", "ERROR_ACCESS_DENIED", 20);
+    ck_assert_str_eq(sent_to_agent(&fa), "release 1\n");
+    win_holds_attempt(&fa.wr, "carol", "ok", 30);
+    ck_assert_str_eq(sent_to_agent(&fa), "release 4\n");
+    ck_assert_uint_eq(pf_holds_count(fa.wr.holds), 1);
+    agent_ended(&fa, &fa.conn, 5);
+    ck_assert_uint_eq(pf_holds_count(fa.wr.holds), 0);
+    fake_agent_close(&fa);
+}
+END_TEST
+
+START_TEST(win32_holds_are_known_by_connection_and_number)
+{
+    /* Two agents (a server and its child process) number their holds each
+     * from 1: the timeout one reports ends only its own. */
+    struct fake_agent fa;
+    fake_agent_open(&fa);
+    struct pf_win_conn other = fa.conn;
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    other.fd = sv[0];
+    agent_held(&fa, &fa.conn, 1, "alice", "attempt", 0);
+    agent_held(&fa, &other, 1, "alice", "attempt", 0);
+    for (int id = 2; id <= 12; id++)   /* several at once, past the first allocation */
+        agent_held(&fa, &fa.conn, id, "alice", id % 2 ? "attempt" : "admitted", id * 10);
+    agent_ended(&fa, &other, 1);
+    agent_ended(&fa, &fa.conn, 3);
+    /* attempt+admitted at t=60: this connection's 1, 2, 4, 5, 6 in the order
+     * added (outcome first, then the attempt); 3 ended, 7.. began later */
+    win_holds_attempt(&fa.wr, "alice", "ok", 60);
+    ck_assert_str_eq(sent_to_agent(&fa), "release 2\nrelease 4\nrelease 6\n"
+                                         "release 1\nrelease 5\n");
+    char buf[64];
+    ck_assert_int_lt(recv(sv[1], buf, sizeof buf, MSG_DONTWAIT), 0);   /* nothing to the other */
+    ck_assert_uint_eq(pf_holds_count(fa.wr.holds), 6);
+    close(sv[0]);
+    close(sv[1]);
+    fake_agent_close(&fa);   /* frees the holds still registered */
+}
+END_TEST
+
 static Suite *holds_suite(void)
 {
     Suite *s = suite_create("holds");
@@ -161,6 +321,10 @@ static Suite *holds_suite(void)
     tcase_add_test(tc, until_without_account_or_event);
     tcase_add_test(tc, release_callbacks_may_add_and_cancel);
     tcase_add_test(tc, outcome_events);
+    tcase_add_test(tc, take_forgets_by_the_holders_key);
+    tcase_add_test(tc, win32_release_reaches_the_agent_after_the_hold_began);
+    tcase_add_test(tc, win32_outcomes_give_the_events_of_both_backends);
+    tcase_add_test(tc, win32_holds_are_known_by_connection_and_number);
     suite_add_tcase(s, tc);
     return s;
 }

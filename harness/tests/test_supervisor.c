@@ -23,6 +23,7 @@
 
 #include "events.h"
 #include "faults.h"
+#include "holds.h"
 #include "unix/supervisor.h"
 #include "check_run.h"
 
@@ -491,6 +492,47 @@ START_TEST(hold_keeps_chmod_until_notify)
 }
 END_TEST
 
+/* Several faults on one call, all kept in the hold engine: the call runs
+ * only once the last has ended, each by its own cause. */
+START_TEST(call_waits_for_every_hold_and_delay)
+{
+    const int64_t timeout = 300LL * 1000000, delay = 50LL * 1000000;
+    struct run r;
+    run_init(&r, "sock");
+    struct pf_fault *by_event = add_fault(&r, PF_OP_SECURE, PF_PHASE_BEFORE, PF_ACT_HOLD);
+    by_event->until_account = "mallory";
+    by_event->until_event = "attempt";
+    struct pf_fault *by_timeout = add_fault(&r, PF_OP_SECURE, PF_PHASE_BEFORE, PF_ACT_HOLD);
+    by_timeout->until_account = "nobody";
+    by_timeout->until_event = "attempt";
+    by_timeout->timeout_ns = timeout;
+    struct pf_fault *d = add_fault(&r, PF_OP_SECURE, PF_PHASE_BEFORE, PF_ACT_DELAY);
+    d->delay_min_ns = d->delay_max_ns = delay;
+    if (!start_kind(&r, K_DYNAMIC, "600")) {
+        run_end(&r);
+        return;
+    }
+    PUMP_UNTIL(&r, seen_secure(&r));
+    ck_assert_int_eq(trace_count(&r, "fault", "decision", "held"), 2);
+    ck_assert_int_eq(trace_count(&r, "fault", "decision", "delayed"), 1);
+    pf_supervisor_notify(r.sup, "mallory", "attempt", pf_clock_ns());
+    ck_assert_int_eq(trace_count(&r, "fault", "reason", "mallory:attempt"), 1);
+    /* one hold is left: the chmod has not run */
+    ck_assert_int_eq(mode_of(r.endpoint), 0755);
+    ck_assert_int_ge(pf_supervisor_next_deadline(r.sup), 0);
+    PUMP_UNTIL(&r, output_has(&r, "chmod "));
+    const struct seen *c = secure_call(&r);
+    ck_assert(c->t_proceed - c->t_observe >= timeout);
+    run_wait_exit(&r);
+    ck_assert_int_eq(trace_count(&r, "fault", "decision", "timed-out"), 1);
+    ck_assert_int_eq(trace_count(&r, "fault", "reason", "timeout"), 1);
+    ck_assert_int_eq(trace_count(&r, "fault", "reason", "elapsed"), 1);
+    ck_assert_int_eq(trace_count(&r, "fault", "decision", "released"), 2);
+    ck_assert_int_eq(pf_supervisor_next_deadline(r.sup), PF_NO_DEADLINE);
+    run_end(&r);
+}
+END_TEST
+
 START_TEST(fail_returns_errno_to_program)
 {
     struct run r;
@@ -879,6 +921,7 @@ static Suite *supervisor_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, sees_calls_with_op_and_absolute_path, 0, K__COUNT);
     tcase_add_loop_test(tc, hold_keeps_chmod_until_notify, 0, K__COUNT);
+    tcase_add_test(tc, call_waits_for_every_hold_and_delay);
     tcase_add_loop_test(tc, fail_returns_errno_to_program, 0, K__COUNT);
     tcase_add_loop_test(tc, delay_keeps_call_pending, 0, K__COUNT);
     tcase_add_loop_test(tc, killed_while_held_does_not_wedge, 0, K__COUNT);

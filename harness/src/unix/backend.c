@@ -32,6 +32,7 @@
 #include "server.h"
 #include "server_identity.h"
 #include "supervisor.h"
+#include "../trace_names.h"
 
 #define STOP_GRACE_NS 2000000000LL
 #define CONTAIN_WAIT_NS 5000000000LL     /* for SIGKILLed processes to be gone */
@@ -99,7 +100,7 @@ static int linux_sweep(void)
 
 static void trace_event(struct linux_run *lr, const char *ev, json_object *f)
 {
-    pf_trace_emit(&lr->run->trace, "harness", ev, f);
+    pf_trace_emit(&lr->run->trace, PF_SRC_HARNESS, ev, f);
 }
 
 static json_object *intended_reference(struct linux_run *lr, char *err, size_t errlen)
@@ -109,25 +110,25 @@ static json_object *intended_reference(struct linux_run *lr, char *err, size_t e
     if (sc->intended.mode >= 0) {
         char m[8];
         pf_mode_string((mode_t)sc->intended.mode, m);
-        json_object_object_add(ref, "mode", json_object_new_string(m));
+        json_object_object_add(ref, PF_PERM_MODE, json_object_new_string(m));
     }
     uid_t uid = lr->who.id.uid;   /* "server": the server's own user */
     if (sc->intended.owner && strcmp(sc->intended.owner, "server")) {
         const struct pf_user *u = pf_accounts_user(&lr->accounts, sc->intended.owner);
         uid = u ? u->uid : 0;
     }
-    json_object_object_add(ref, "uid", json_object_new_int64(uid));
+    json_object_object_add(ref, PF_PERM_UID, json_object_new_int64(uid));
     if (sc->intended.group) {
         gid_t gid = 0;
         pf_accounts_gid(&lr->accounts, sc->intended.group, &gid);
-        json_object_object_add(ref, "gid", json_object_new_int64(gid));
+        json_object_object_add(ref, PF_PERM_GID, json_object_new_int64(gid));
     }
     char *entries = pf_plan_acl_entries(lr->run, err, errlen);
     if (!entries) {
         json_object_put(ref);
         return NULL;
     }
-    json_object_object_add(ref, "acl_named", pf_acl_named_entries(entries));
+    json_object_object_add(ref, PF_PERM_ACL_NAMED, pf_acl_named_entries(entries));
     free(entries);
     return ref;
 }
@@ -192,38 +193,38 @@ static int setup(struct linux_run *lr)
     char um[8];
     snprintf(um, sizeof um, "%04o", (unsigned)sc->server.umask);
     json_object *f = json_object_new_object();
-    json_object_object_add(f, "os", json_object_new_string("linux"));
-    json_object_object_add(f, "version", json_object_new_string(un.release));
-    json_object_object_add(f, "single_account", json_object_new_boolean(0));
-    json_object_object_add(f, "umask", json_object_new_string(um));
-    json_object_object_add(f, "endpoint", json_object_new_string(lr->obs.path));
-    json_object_object_add(f, "endpoint_kind",
+    json_object_object_add(f, PF_F_OS, json_object_new_string("linux"));
+    json_object_object_add(f, PF_F_VERSION, json_object_new_string(un.release));
+    json_object_object_add(f, PF_F_SINGLE_ACCOUNT, json_object_new_boolean(0));
+    json_object_object_add(f, PF_F_UMASK, json_object_new_string(um));
+    json_object_object_add(f, PF_F_ENDPOINT, json_object_new_string(lr->obs.path));
+    json_object_object_add(f, PF_F_ENDPOINT_KIND,
                            json_object_new_string(pf_endpoint_kind_name(sc->endpoint.kind)));
-    json_object_object_add(f, "intended", intended);
-    json_object_object_add(f, "default",
+    json_object_object_add(f, PF_F_INTENDED, intended);
+    json_object_object_add(f, PF_F_DEFAULT,
                            sc->endpoint.kind == PF_EP_ABSTRACT ? NULL :
                            pf_perm_default(lr->plan.endpoint_dir,
                                            sc->endpoint.kind != PF_EP_FIFO,
                                            (mode_t)sc->server.umask, lr->who.id.uid,
                                            lr->who.id.gid));
-    trace_event(lr, "platform", f);
+    trace_event(lr, PF_EV_PLATFORM, f);
 
     for (size_t i = 0; i < sc->naccounts; i++) {
         const struct pf_user *u = pf_accounts_user(&lr->accounts, sc->accounts[i].name);
         json_object *a = json_object_new_object();
-        json_object_object_add(a, "name", json_object_new_string(sc->accounts[i].name));
-        json_object_object_add(a, "user", json_object_new_string(u->name));
-        json_object_object_add(a, "uid", json_object_new_int64(u->uid));
-        json_object_object_add(a, "gid", json_object_new_int64(u->gid));
+        json_object_object_add(a, PF_F_NAME, json_object_new_string(sc->accounts[i].name));
+        json_object_object_add(a, PF_F_USER, json_object_new_string(u->name));
+        json_object_object_add(a, PF_F_UID, json_object_new_int64(u->uid));
+        json_object_object_add(a, PF_F_GID, json_object_new_int64(u->gid));
         json_object *g = json_object_new_array();
         for (size_t k = 0; k < sc->accounts[i].ngroups; k++) {
             char real[33];
             pf_real_name(run->run_id, sc->accounts[i].groups[k], real);
             json_object_array_add(g, json_object_new_string(real));
         }
-        json_object_object_add(a, "groups", g);
-        json_object_object_add(a, "allowed", json_object_new_boolean(sc->accounts[i].allowed));
-        trace_event(lr, "account", a);
+        json_object_object_add(a, PF_F_GROUPS, g);
+        json_object_object_add(a, PF_F_ALLOWED, json_object_new_boolean(sc->accounts[i].allowed));
+        trace_event(lr, PF_EV_ACCOUNT, a);
     }
     return 0;
 }
@@ -299,9 +300,9 @@ static int start_server(struct linux_run *lr)
     char um[8];
     snprintf(um, sizeof um, "%04o", (unsigned)lr->sc->server.umask);
     json_object *f = json_object_new_object();
-    json_object_object_add(f, "pid", json_object_new_int(lr->server.pid));
-    json_object_object_add(f, "argv", argv);
-    json_object_object_add(f, "umask", json_object_new_string(um));
+    json_object_object_add(f, PF_F_PID, json_object_new_int(lr->server.pid));
+    json_object_object_add(f, PF_F_ARGV, argv);
+    json_object_object_add(f, PF_F_UMASK, json_object_new_string(um));
     json_object_object_add(f, "user", json_object_new_string(lr->who.user));
     json_object_object_add(f, "uid", json_object_new_int64(lr->who.id.uid));
     json_object_object_add(f, "gid", json_object_new_int64(lr->who.id.gid));
@@ -317,7 +318,7 @@ static int start_server(struct linux_run *lr)
         lr->contain.kind == PF_CONTAIN_CGROUP ? "cgroup" : "subreaper"));
     json_object_object_add(f, "cgroup", lr->contain.kind == PF_CONTAIN_CGROUP ?
                            json_object_new_string(lr->contain.path) : NULL);
-    trace_event(lr, "server_start", f);
+    trace_event(lr, PF_EV_SERVER_START, f);
     if (lr->contain.kind == PF_CONTAIN_SUBREAPER)
         fprintf(stderr, "      %s: warning: no cgroup v2 (%s): processes the server "
                 "starts are contained only while pipefault lives\n", lr->sc->name,
@@ -358,15 +359,15 @@ static void trace_client_hold(struct linux_run *lr, const struct pf_client_proc 
 {
     const struct pf_fault *f = &lr->sc->faults[cp->held_rule];
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "pid", json_object_new_int(cp->pid));
-    json_object_object_add(o, "tid", json_object_new_int(cp->pid));
-    json_object_object_add(o, "op", json_object_new_string(pf_fault_op_name(f->op)));
-    json_object_object_add(o, "phase", json_object_new_string("before"));
-    json_object_object_add(o, "action", json_object_new_string("hold"));
-    json_object_object_add(o, "rule", json_object_new_int(cp->held_rule));
-    json_object_object_add(o, "decision", json_object_new_string(decision));
-    json_object_object_add(o, "client", json_object_new_string(cp->plan->label));
-    pf_trace_emit(&lr->run->trace, "harness", "fault", o);
+    json_object_object_add(o, PF_F_PID, json_object_new_int(cp->pid));
+    json_object_object_add(o, PF_F_TID, json_object_new_int(cp->pid));
+    json_object_object_add(o, PF_F_OP, json_object_new_string(pf_fault_op_name(f->op)));
+    json_object_object_add(o, PF_F_PHASE, json_object_new_string("before"));
+    json_object_object_add(o, PF_F_ACTION, json_object_new_string("hold"));
+    json_object_object_add(o, PF_F_RULE, json_object_new_int(cp->held_rule));
+    json_object_object_add(o, PF_F_DECISION, json_object_new_string(decision));
+    json_object_object_add(o, PF_F_CLIENT, json_object_new_string(cp->plan->label));
+    pf_trace_emit(&lr->run->trace, PF_SRC_HARNESS, PF_EV_FAULT, o);
 }
 
 /* A client's hold ended (released by its event, or timed out). */
@@ -422,7 +423,7 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
         return;
     }
     json_object *jev = NULL, *jt = NULL;
-    json_object_object_get_ex(o, "ev", &jev);
+    json_object_object_get_ex(o, PF_F_EV, &jev);
     const char *ev = jev ? json_object_get_string(jev) : "";
     if (!strcmp(ev, "client_error")) {
         json_object *m = NULL;
@@ -440,8 +441,8 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
     }
     if (!strcmp(ev, "hold")) {
         json_object *r = NULL, *th = NULL;
-        json_object_object_get_ex(o, "rule", &r);
-        json_object_object_get_ex(o, "t", &th);
+        json_object_object_get_ex(o, PF_F_RULE, &r);
+        json_object_object_get_ex(o, PF_F_T, &th);
         int rule = r ? json_object_get_int(r) : -1;
         if (rule >= 0 && (size_t)rule < lr->sc->nfaults) {
             const struct pf_fault *f = &lr->sc->faults[rule];
@@ -459,8 +460,8 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
          * served: this releases holds waiting for this account to be
          * admitted, refused or denied. */
         json_object *out = NULL, *te = NULL;
-        json_object_object_get_ex(o, "outcome", &out);
-        json_object_object_get_ex(o, "t_end", &te);
+        json_object_object_get_ex(o, PF_F_OUTCOME, &out);
+        json_object_object_get_ex(o, PF_F_T_END, &te);
         const char *outcome = out ? json_object_get_string(out) : "";
         const char *acc = cp->plan->account->name;
         int64_t t = te ? json_object_get_int64(te) : pf_clock_ns();
@@ -473,18 +474,18 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
         json_object_put(o);
         return;
     }
-    json_object_object_get_ex(o, "t", &jt);
+    json_object_object_get_ex(o, PF_F_T, &jt);
     int64_t t = jt ? json_object_get_int64(jt) : -1;
     char evname[32];
     snprintf(evname, sizeof evname, "%s", ev);   /* ev dies with its key */
-    json_object_object_del(o, "t");
-    json_object_object_del(o, "ev");
+    json_object_object_del(o, PF_F_T);
+    json_object_object_del(o, PF_F_EV);
     json_object *done = NULL;
-    int64_t t_done = json_object_object_get_ex(o, "t_done", &done) ?
+    int64_t t_done = json_object_object_get_ex(o, PF_F_T_DONE, &done) ?
                      json_object_get_int64(done) + lr->run->trace.start_ns : pf_clock_ns();
-    pf_trace_emit_at(&lr->run->trace, t, "client", evname, o);
+    pf_trace_emit_at(&lr->run->trace, t, PF_SRC_CLIENT, evname, o);
     /* The attempt is over: the client has closed its end. */
-    if (!strcmp(evname, "attempt")) {
+    if (!strcmp(evname, PF_EV_ATTEMPT)) {
         lr->attempts++;
         notify_event(lr, cp->plan->account->name, PF_HOLD_ATTEMPT, t_done);
     }
@@ -773,13 +774,13 @@ static void stop_all(struct linux_run *lr)
         pf_observer_drain(&lr->obs, false);
         json_object *f = json_object_new_object();
         int st = lr->server.status;
-        json_object_object_add(f, "pid", json_object_new_int(lr->server.pid));
-        json_object_object_add(f, "status",
+        json_object_object_add(f, PF_F_PID, json_object_new_int(lr->server.pid));
+        json_object_object_add(f, PF_F_STATUS,
                                WIFEXITED(st) ? json_object_new_int(WEXITSTATUS(st)) : NULL);
-        json_object_object_add(f, "signal",
+        json_object_object_add(f, PF_F_SIGNAL,
                                WIFSIGNALED(st) ? json_object_new_int(WTERMSIG(st)) : NULL);
-        json_object_object_add(f, "expected", json_object_new_boolean(lr->server.stopped_by_us));
-        trace_event(lr, "server_exit", f);
+        json_object_object_add(f, PF_F_EXPECTED, json_object_new_boolean(lr->server.stopped_by_us));
+        trace_event(lr, PF_EV_SERVER_EXIT, f);
 
         json_object *s = json_object_new_object();
         json_object *argv = json_object_new_array();
@@ -829,8 +830,8 @@ static enum pf_run_status linux_run(struct pf_run *run)
     if (!strcmp(reason, "interrupted"))
         snprintf(run->error, sizeof run->error, "interrupted");
     json_object *f = json_object_new_object();
-    json_object_object_add(f, "reason", json_object_new_string(reason));
-    trace_event(lr, "scenario_end", f);
+    json_object_object_add(f, PF_F_REASON, json_object_new_string(reason));
+    trace_event(lr, PF_EV_SCENARIO_END, f);
 
     pf_observer_close(&lr->obs);
     pf_accounts_remove(&lr->accounts);

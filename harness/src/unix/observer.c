@@ -32,25 +32,27 @@
 #include "../util.h"
 #include "perms.h"
 #include "syscalls.h"
+#include "../trace_names.h"
 
 #define WATCH_MASK (IN_CREATE | IN_ATTRIB | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
                     IN_DELETE_SELF)
 
-int pf_proc_umask(pid_t pid)
+bool pf_proc_umask(pid_t pid, mode_t *umask_out)
 {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
     FILE *fp = fopen(path, "re");
     if (!fp)
-        return -1;
-    int um = -1;
+        return false;
+    bool found = false;
     while (fgets(line, sizeof line, fp))
         if (!strncmp(line, "Umask:", 6)) {
-            um = (int)strtol(line + 6, NULL, 8);
+            *umask_out = (mode_t)strtol(line + 6, NULL, 8);
+            found = true;
             break;
         }
     fclose(fp);
-    return um;
+    return found;
 }
 
 int pf_observer_open(struct pf_observer *o, struct pf_trace *trace,
@@ -273,22 +275,22 @@ static int birth(struct pf_observer *o, dev_t dev, ino_t ino, struct birth_facts
     char um[8];
     snprintf(um, sizeof um, "%04o", (unsigned)o->umask_);
     json_object *f = json_object_new_object();
-    json_object_object_add(f, "id", json_object_new_int(id));
-    json_object_object_add(f, "endpoint", json_object_new_string(o->path));
-    json_object_object_add(f, "key", json_object_new_string(key));
-    json_object_object_add(f, "perm", b.perm);
-    json_object_object_add(f, "evidence", json_object_new_string(b.evidence));
-    json_object_object_add(f, "umask", json_object_new_string(um));
+    json_object_object_add(f, PF_F_ID, json_object_new_int(id));
+    json_object_object_add(f, PF_F_ENDPOINT, json_object_new_string(o->path));
+    json_object_object_add(f, PF_F_KEY, json_object_new_string(key));
+    json_object_object_add(f, PF_F_PERM, b.perm);
+    json_object_object_add(f, PF_F_EVIDENCE, json_object_new_string(b.evidence));
+    json_object_object_add(f, PF_F_UMASK, json_object_new_string(um));
     if (b.deflt) {
-        json_object_object_add(f, "default", b.deflt);
-        json_object_object_add(f, "default_evidence",
+        json_object_object_add(f, PF_F_DEFAULT, b.deflt);
+        json_object_object_add(f, PF_F_DEFAULT_EVIDENCE,
                                json_object_new_string(b.default_evidence));
     }
     if (b.created_as) {
-        json_object_object_add(f, "created_as", json_object_new_string(b.created_as));
-        json_object_object_add(f, "endpoint_t", json_object_new_int64(pf_trace_now(o->trace)));
+        json_object_object_add(f, PF_F_CREATED_AS, json_object_new_string(b.created_as));
+        json_object_object_add(f, PF_F_ENDPOINT_T, json_object_new_int64(pf_trace_now(o->trace)));
     }
-    pf_trace_emit_at(o->trace, b.t, "observer", "instance_birth", f);
+    pf_trace_emit_at(o->trace, b.t, PF_SRC_OBSERVER, PF_EV_INSTANCE_BIRTH, f);
     return id;
 }
 
@@ -303,10 +305,10 @@ static void perm_change_at(struct pf_observer *o, int id, json_object *perm,
     json_object_put(r->perm);
     r->perm = json_object_get(perm);
     json_object *f = json_object_new_object();
-    json_object_object_add(f, "id", json_object_new_int(id));
-    json_object_object_add(f, "perm", perm);
-    json_object_object_add(f, "evidence", json_object_new_string(evidence));
-    pf_trace_emit_at(o->trace, t, "observer", "instance_perm", f);
+    json_object_object_add(f, PF_F_ID, json_object_new_int(id));
+    json_object_object_add(f, PF_F_PERM, perm);
+    json_object_object_add(f, PF_F_EVIDENCE, json_object_new_string(evidence));
+    pf_trace_emit_at(o->trace, t, PF_SRC_OBSERVER, PF_EV_INSTANCE_PERM, f);
 }
 
 static void perm_change(struct pf_observer *o, int id, json_object *perm,
@@ -318,9 +320,9 @@ static void perm_change(struct pf_observer *o, int id, json_object *perm,
 static void simple_event(struct pf_observer *o, const char *ev, int id, const char *evidence)
 {
     json_object *f = json_object_new_object();
-    json_object_object_add(f, "id", json_object_new_int(id));
-    json_object_object_add(f, "evidence", json_object_new_string(evidence));
-    pf_trace_emit(o->trace, "observer", ev, f);
+    json_object_object_add(f, PF_F_ID, json_object_new_int(id));
+    json_object_object_add(f, PF_F_EVIDENCE, json_object_new_string(evidence));
+    pf_trace_emit(o->trace, PF_SRC_OBSERVER, ev, f);
 }
 
 static void mark_accepting(struct pf_observer *o, int id, const char *evidence)
@@ -328,7 +330,7 @@ static void mark_accepting(struct pf_observer *o, int id, const char *evidence)
     struct pf_instance_rec *r = rec(o, id);
     if (r && !r->accepting) {
         r->accepting = true;
-        simple_event(o, "instance_accepting", id, evidence);
+        simple_event(o, PF_EV_INSTANCE_ACCEPTING, id, evidence);
     }
 }
 
@@ -336,7 +338,7 @@ static void removed(struct pf_observer *o, const char *evidence)
 {
     if (!o->current)
         return;
-    simple_event(o, "instance_removed", o->current, evidence);
+    simple_event(o, PF_EV_INSTANCE_REMOVED, o->current, evidence);
     o->current = 0;
 }
 
@@ -345,9 +347,9 @@ static void removed(struct pf_observer *o, const char *evidence)
 static void history_add(json_object *history, int64_t t, json_object *perm, const char *evidence)
 {
     json_object *h = json_object_new_object();
-    json_object_object_add(h, "t", json_object_new_int64(t));
-    json_object_object_add(h, "perm", perm);
-    json_object_object_add(h, "evidence", json_object_new_string(evidence));
+    json_object_object_add(h, PF_F_T, json_object_new_int64(t));
+    json_object_object_add(h, PF_F_PERM, perm);
+    json_object_object_add(h, PF_F_EVIDENCE, json_object_new_string(evidence));
     json_object_array_add(history, h);
 }
 
@@ -356,7 +358,7 @@ static json_object *history_last_perm(json_object *history)
     size_t n = json_object_array_length(history);
     json_object *p = NULL;
     if (n)
-        json_object_object_get_ex(json_object_array_get_idx(history, n - 1), "perm", &p);
+        json_object_object_get_ex(json_object_array_get_idx(history, n - 1), PF_F_PERM, &p);
     return p;
 }
 
@@ -448,9 +450,9 @@ static int land(struct pf_observer *o, struct pf_candidate *c, json_object *perm
 {
     json_object *first = json_object_array_get_idx(c->history, 0), *v;
     struct birth_facts b = {
-        .t = pf_json_int(first, "t", -1),
-        .perm = json_object_object_get_ex(first, "perm", &v) ? json_object_get(v) : NULL,
-        .evidence = pf_json_str(first, "evidence"),
+        .t = pf_json_int(first, PF_F_T, -1),
+        .perm = json_object_object_get_ex(first, PF_F_PERM, &v) ? json_object_get(v) : NULL,
+        .evidence = pf_json_str(first, PF_F_EVIDENCE),
         .deflt = json_object_get(c->deflt),
         .default_evidence = c->default_evidence,
         .created_as = c->created_as,
@@ -458,17 +460,17 @@ static int land(struct pf_observer *o, struct pf_candidate *c, json_object *perm
     int id = birth(o, c->dev, c->ino, b);
     for (size_t i = 1; i < json_object_array_length(c->history); i++) {
         json_object *h = json_object_array_get_idx(c->history, i);
-        json_object_object_get_ex(h, "perm", &v);
-        perm_change_at(o, id, json_object_get(v), pf_json_str(h, "evidence"),
-                       pf_json_int(h, "t", -1));
+        json_object_object_get_ex(h, PF_F_PERM, &v);
+        perm_change_at(o, id, json_object_get(v), pf_json_str(h, PF_F_EVIDENCE),
+                       pf_json_int(h, PF_F_T, -1));
     }
     if (c->accepting_t >= 0) {
         rec(o, id)->accepting = true;
         json_object *f = json_object_new_object();
-        json_object_object_add(f, "id", json_object_new_int(id));
-        json_object_object_add(f, "evidence", json_object_new_string(c->accepting_evidence));
-        json_object_object_add(f, "before_endpoint", json_object_new_boolean(1));
-        pf_trace_emit_at(o->trace, c->accepting_t, "observer", "instance_accepting", f);
+        json_object_object_add(f, PF_F_ID, json_object_new_int(id));
+        json_object_object_add(f, PF_F_EVIDENCE, json_object_new_string(c->accepting_evidence));
+        json_object_object_add(f, PF_F_BEFORE_ENDPOINT, json_object_new_boolean(1));
+        pf_trace_emit_at(o->trace, c->accepting_t, PF_SRC_OBSERVER, PF_EV_INSTANCE_ACCEPTING, f);
     }
     drop_candidate(o, c);
     perm_change(o, id, perm, evidence);
@@ -592,34 +594,32 @@ int pf_observer_on_syscall(void *ctx, const struct pf_sc_event *e)
             return id;
         }
         if (candidate_by_key(o, e->node_dev, e->node_ino))
-            return 0;
+            return PF_SC_NO_INSTANCE;
     }
     const char *name = strcmp(e->path, o->path) ? name_in_dir(o, e->path) : NULL;
     if (name) {
         /* Another name in the endpoint's directory. */
         pf_observer_drain(o, true);
         if (e->op == PF_OP_CREATE) {
-            int um = pf_proc_umask(e->pid);
-            if (um >= 0)
-                o->umask_ = (mode_t)um;
+            pf_proc_umask(e->pid, &o->umask_);   /* unknown: the last one known */
             note_creation(o, name, e);
-            return -1;  /* not the endpoint (yet): no fault, no trace */
+            return PF_SC_UNRELATED;  /* not the endpoint (yet): no fault, no trace */
         }
         dev_t dev;
         ino_t ino;
         json_object *perm = read_node(o, name, &dev, &ino);
         json_object_put(perm);
-        return perm && candidate_by_key(o, dev, ino) ? 0 : -1;
+        return perm && candidate_by_key(o, dev, ino) ? PF_SC_NO_INSTANCE : PF_SC_UNRELATED;
     }
     if (strcmp(e->path, o->path) != 0)
-        return -1;
+        return PF_SC_UNRELATED;
     /* The thread is stopped at entry: everything queued happened before. */
     pf_observer_drain(o, true);
 
     if (o->abstract) {
         if (e->op == PF_OP_CREATE) {
             json_object *none = json_object_new_object();
-            json_object_object_add(none, "none", json_object_new_boolean(1));
+            json_object_object_add(none, PF_PERM_NONE, json_object_new_boolean(1));
             return birth(o, 0, 0, (struct birth_facts){ .t = -1, .perm = none,
                                                          .evidence = "syscall" });
         }
@@ -627,11 +627,9 @@ int pf_observer_on_syscall(void *ctx, const struct pf_sc_event *e)
         /* bind/mknod has not run yet: the instance does not exist. The umask
          * it will be created with is the one the process has right now. */
         refresh(o, "syscall", false);
-        int um = pf_proc_umask(e->pid);
-        if (um >= 0)
-            o->umask_ = (mode_t)um;
+        pf_proc_umask(e->pid, &o->umask_);   /* unknown: the last one known */
         note_creation(o, o->base, e);
-        return 0;
+        return PF_SC_NO_INSTANCE;
     }
     return o->abstract ? o->current : refresh(o, "syscall", false);
 }

@@ -92,7 +92,7 @@ void pf_observer_drain(struct pf_observer *o, bool exact);
 int pf_observer_on_syscall(void *ctx, const struct pf_sc_event *e);
 void pf_observer_on_proceed(void *ctx, const struct pf_sc_event *e, int instance);
 
-/* Reads a process's umask from /proc/PID/status; -1 if unknown. */
-int pf_proc_umask(pid_t pid);
+/* Reads a process's umask from /proc/PID/status; false if unknown. */
+bool pf_proc_umask(pid_t pid, mode_t *umask_out);
 
 #endif

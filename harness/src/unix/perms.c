@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "../util.h"
+#include "../trace_names.h"
 
 void pf_mode_string(mode_t mode, char out[8])
 {
@@ -75,15 +76,15 @@ static json_object *perm_object(mode_t mode, uid_t uid, gid_t gid, const char *a
     char m[8];
     pf_mode_string(mode, m);
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "mode", json_object_new_string(m));
-    json_object_object_add(o, "uid", json_object_new_int64(uid));
-    json_object_object_add(o, "gid", json_object_new_int64(gid));
+    json_object_object_add(o, PF_PERM_MODE, json_object_new_string(m));
+    json_object_object_add(o, PF_PERM_UID, json_object_new_int64(uid));
+    json_object_object_add(o, PF_PERM_GID, json_object_new_int64(gid));
     struct passwd *pw = getpwuid(uid);
     struct group *gr = getgrgid(gid);
-    json_object_object_add(o, "owner", pw ? json_object_new_string(pw->pw_name) : NULL);
-    json_object_object_add(o, "group", gr ? json_object_new_string(gr->gr_name) : NULL);
-    json_object_object_add(o, "acl", acl_text ? json_object_new_string(acl_text) : NULL);
-    json_object_object_add(o, "acl_named", pf_acl_named_entries(acl_text));
+    json_object_object_add(o, PF_PERM_OWNER, pw ? json_object_new_string(pw->pw_name) : NULL);
+    json_object_object_add(o, PF_PERM_GROUP, gr ? json_object_new_string(gr->gr_name) : NULL);
+    json_object_object_add(o, PF_PERM_ACL, acl_text ? json_object_new_string(acl_text) : NULL);
+    json_object_object_add(o, PF_PERM_ACL_NAMED, pf_acl_named_entries(acl_text));
     return o;
 }
 

@@ -3,9 +3,13 @@
  *
  * Every notified syscall is decoded, shown to the observer while the thread
  * is still stopped at its entry, and then either answered at once (continue)
- * or parked as a `pending` call until its faults are done: a delay until its
- * deadline, a hold until pf_supervisor_notify() names its release event or
- * its timeout passes. Nothing here blocks: the harness's single poll loop
+ * or parked as a `pending` call until its faults are done. Its delays and
+ * holds are registered in the core's hold engine (holds.h), the one that
+ * also keeps the clients' and the Win32 agent's holds: a delay as a hold
+ * that only its deadline ends, a hold until pf_supervisor_notify() names its
+ * `until` event (at or after the hold began) or its timeout passes. The
+ * engine's release callback marks the fault done and answers the call once
+ * all its faults are. Nothing here blocks: the harness's single poll loop
  * drives it through dispatch/tick/notify, so one held server thread never
  * stalls the clients or the observer.
  *
@@ -30,14 +34,18 @@
 #include "../holds.h"
 #include "../util.h"
 #include "syscalls.h"
+#include "../trace_names.h"
+
+struct pending;
 
 /* One fault applied to one parked call. */
 struct applied {
+    struct pf_supervisor *sup;
+    struct pending *call;   /* the call it is applied to */
     size_t rule;
     enum pf_fault_action action;
     enum pf_fault_phase phase;
-    int64_t deadline;   /* delay: when it is over; hold: its timeout */
-    int64_t since;      /* when it began: a hold waits for a later event */
+    long hold;              /* delay or hold: its id in sup->holds while it runs */
     bool done;
 };
 
@@ -75,6 +83,7 @@ struct pf_supervisor {
     struct seccomp_notif *req;
     struct seccomp_notif_resp *resp;
     struct pending *pending;
+    struct pf_holds *holds; /* the running delays and holds of parked calls */
     struct armed *armed;
     struct pf_sc_bindings bindings;
     pid_t server_pid;       /* the process the harness started, 0 unknown */
@@ -142,23 +151,23 @@ static void emit_syscall(struct pf_supervisor *s, const struct pf_sc_event *e,
     if (!s->trace)
         return;
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "pid", json_object_new_int(e->pid));
-    json_object_object_add(o, "tid", json_object_new_int(e->tid));
-    json_object_object_add(o, "op", json_object_new_string(
+    json_object_object_add(o, PF_F_PID, json_object_new_int(e->pid));
+    json_object_object_add(o, PF_F_TID, json_object_new_int(e->tid));
+    json_object_object_add(o, PF_F_OP, json_object_new_string(
                                pf_fault_op_name(e->op)));
-    json_object_object_add(o, "name", json_object_new_string(e->name));
-    json_object_object_add(o, "path", e->path[0] ?
+    json_object_object_add(o, PF_F_NAME, json_object_new_string(e->name));
+    json_object_object_add(o, PF_F_PATH, e->path[0] ?
                            json_object_new_string(e->path) : NULL);
-    json_object_object_add(o, "fd", e->fd >= 0 ?
+    json_object_object_add(o, PF_F_FD, e->fd >= 0 ?
                            json_object_new_int(e->fd) : NULL);
     if (e->mode >= 0) {
         char mode[16];
         snprintf(mode, sizeof mode, "%04o", (unsigned)e->mode & 07777u);
-        json_object_object_add(o, "mode", json_object_new_string(mode));
+        json_object_object_add(o, PF_F_MODE, json_object_new_string(mode));
     }
-    json_object_object_add(o, "instance", instance > 0 ?
+    json_object_object_add(o, PF_F_INSTANCE, instance > 0 ?
                            json_object_new_int(instance) : NULL);
-    pf_trace_emit(s->trace, "supervisor", "syscall", o);
+    pf_trace_emit(s->trace, PF_SRC_SUPERVISOR, PF_EV_SYSCALL, o);
 }
 
 /* Where a fault event happened: the call it was decided at or applied to. */
@@ -176,27 +185,27 @@ static void emit_fault(struct pf_supervisor *s, const struct where *w,
         return;
     const struct pf_fault *f = &s->sc->faults[rule];
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "pid", json_object_new_int(w->pid));
-    json_object_object_add(o, "tid", json_object_new_int(w->tid));
-    json_object_object_add(o, "op", json_object_new_string(
+    json_object_object_add(o, PF_F_PID, json_object_new_int(w->pid));
+    json_object_object_add(o, PF_F_TID, json_object_new_int(w->tid));
+    json_object_object_add(o, PF_F_OP, json_object_new_string(
                                pf_fault_op_name(f->op)));
-    json_object_object_add(o, "phase", json_object_new_string(
+    json_object_object_add(o, PF_F_PHASE, json_object_new_string(
                                pf_fault_phase_name(f->phase)));
-    json_object_object_add(o, "action", json_object_new_string(
+    json_object_object_add(o, PF_F_ACTION, json_object_new_string(
                                pf_fault_action_name(f->action)));
-    json_object_object_add(o, "rule", json_object_new_int64((int64_t)rule));
-    json_object_object_add(o, "decision", json_object_new_string(decision));
-    json_object_object_add(o, "delay_ns", f->action == PF_ACT_DELAY ?
+    json_object_object_add(o, PF_F_RULE, json_object_new_int64((int64_t)rule));
+    json_object_object_add(o, PF_F_DECISION, json_object_new_string(decision));
+    json_object_object_add(o, PF_F_DELAY_NS, f->action == PF_ACT_DELAY ?
                            json_object_new_int64(delay_ns) : NULL);
-    json_object_object_add(o, "errno", f->action == PF_ACT_FAIL ?
+    json_object_object_add(o, PF_F_ERRNO, f->action == PF_ACT_FAIL ?
                            json_object_new_int(f->err) : NULL);
-    json_object_object_add(o, "reason", reason ?
+    json_object_object_add(o, PF_F_REASON, reason ?
                            json_object_new_string(reason) : NULL);
-    json_object_object_add(o, "name", w->name ?
+    json_object_object_add(o, PF_F_NAME, w->name ?
                            json_object_new_string(w->name) : NULL);
-    json_object_object_add(o, "instance", w->instance > 0 ?
+    json_object_object_add(o, PF_F_INSTANCE, w->instance > 0 ?
                            json_object_new_int(w->instance) : NULL);
-    pf_trace_emit(s->trace, "supervisor", "fault", o);
+    pf_trace_emit(s->trace, PF_SRC_SUPERVISOR, PF_EV_FAULT, o);
 }
 
 static struct where where_of(const struct pending *p)
@@ -230,8 +239,12 @@ static void lapse_pending(struct pf_supervisor *s, struct pending *p,
         emit_fault(s, &w, p->faults[i].rule, "lapsed", 0, reason);
 }
 
-static void free_pending(struct pending *p)
+/* Frees a parked call, forgetting its delays and holds still running. */
+static void free_pending(struct pf_supervisor *s, struct pending *p)
 {
+    for (size_t i = 0; i < p->nfaults; i++)
+        if (p->faults[i].hold)
+            pf_holds_cancel(s->holds, p->faults[i].hold);
     free(p->faults);
     free(p);
 }
@@ -268,28 +281,44 @@ static bool try_finish(struct pf_supervisor *s, struct pending *p)
         lapse_pending(s, p, pf_sc_thread_alive(p->tid) ? "interrupted"
                                                        : "target-gone");
     unlink_pending(s, p);
-    free_pending(p);
+    free_pending(s, p);
     return true;
 }
 
 /* ---- deciding ---------------------------------------------------------- */
 
-static void add_applied(struct pending *p, size_t rule,
-                        const struct pf_fault *f, int64_t start,
-                        int64_t delay_ns)
+/* The hold engine ended a delay (its deadline: decision timed-out) or a
+ * hold (its `until` event: released, or its timeout: timed-out). The call
+ * is answered once all its faults are done; `a` may be freed with it. */
+static void applied_ended(void *ctx, const char *decision, const char *reason)
+{
+    struct applied *a = ctx;
+    struct pending *p = a->call;
+    struct where w = where_of(p);
+    a->done = true;
+    a->hold = 0;
+    if (a->action == PF_ACT_DELAY)
+        emit_fault(a->sup, &w, a->rule, "released", 0, "elapsed");
+    else
+        emit_fault(a->sup, &w, a->rule, decision, 0, reason);
+    try_finish(a->sup, p);
+}
+
+/* p->faults has room for all its faults from the start: the engine keeps
+ * pointers to them. */
+static void add_applied(struct pf_supervisor *s, struct pending *p, size_t rule,
+                        const struct pf_fault *f, int64_t start, int64_t delay_ns)
 {
     struct applied *a = &p->faults[p->nfaults++];
-    a->rule = rule;
-    a->action = f->action;
-    a->phase = f->phase;
-    a->done = false;
-    a->since = start;
+    *a = (struct applied){ .sup = s, .call = p, .rule = rule, .action = f->action,
+                           .phase = f->phase };
     if (f->action == PF_ACT_DELAY) {
-        a->deadline = start + delay_ns;
+        a->hold = pf_holds_add(s->holds, NULL, NULL, start, start + delay_ns,
+                               applied_ended, a);
     } else if (f->action == PF_ACT_HOLD) {
-        a->deadline = start + f->timeout_ns;
+        a->hold = pf_holds_add(s->holds, f->until_account, f->until_event, start,
+                               start + f->timeout_ns, applied_ended, a);
     } else {
-        a->deadline = start;
         a->done = true;
         if (!p->fail_err)
             p->fail_err = f->err;
@@ -316,7 +345,7 @@ static void decide(struct pf_supervisor *s, struct pending *p)
             continue;
         }
         const struct pf_fault *f = &sc->faults[a->rule];
-        add_applied(p, a->rule, f, start, a->delay_ns);
+        add_applied(s, p, a->rule, f, start, a->delay_ns);
         if (start_decision(f->action))
             emit_fault(s, &w, a->rule, start_decision(f->action),
                        a->delay_ns, NULL);
@@ -334,7 +363,7 @@ static void decide(struct pf_supervisor *s, struct pending *p)
             continue;
         }
         if (f->phase == PF_PHASE_BEFORE) {
-            add_applied(p, i, f, start, d.delay_ns);
+            add_applied(s, p, i, f, start, d.delay_ns);
             if (start_decision(f->action))
                 emit_fault(s, &w, i, start_decision(f->action), d.delay_ns,
                            NULL);
@@ -373,12 +402,12 @@ static struct pending *reissued(struct pf_supervisor *s,
 static int observe(struct pf_supervisor *s, struct pf_sc_call *c)
 {
     int inst = s->hooks.observe(s->hooks.ctx, &c->ev);
-    if (inst < 0 && c->from[0]) {
+    if (inst == PF_SC_UNRELATED && c->from[0]) {
         char to[PATH_MAX];
         memcpy(to, c->ev.path, sizeof to);
         memcpy(c->ev.path, c->from, sizeof c->ev.path);
         inst = s->hooks.observe(s->hooks.ctx, &c->ev);
-        if (inst < 0)
+        if (inst == PF_SC_UNRELATED)
             memcpy(c->ev.path, to, sizeof to);
     }
     return inst;
@@ -391,16 +420,16 @@ static void handle(struct pf_supervisor *s, const struct seccomp_notif *n)
         again->id = n->id;
         if (s->trace) {
             json_object *o = json_object_new_object();
-            json_object_object_add(o, "pid", json_object_new_int(again->pid));
-            json_object_object_add(o, "tid", json_object_new_int(again->tid));
-            json_object_object_add(o, "op", json_object_new_string(
+            json_object_object_add(o, PF_F_PID, json_object_new_int(again->pid));
+            json_object_object_add(o, PF_F_TID, json_object_new_int(again->tid));
+            json_object_object_add(o, PF_F_OP, json_object_new_string(
                                        pf_fault_op_name(again->op)));
-            json_object_object_add(o, "name", json_object_new_string(
+            json_object_object_add(o, PF_F_NAME, json_object_new_string(
                                        again->name));
-            json_object_object_add(o, "instance", again->instance > 0 ?
+            json_object_object_add(o, PF_F_INSTANCE, again->instance > 0 ?
                                    json_object_new_int(again->instance) : NULL);
-            json_object_object_add(o, "reissued", json_object_new_boolean(1));
-            pf_trace_emit(s->trace, "supervisor", "syscall", o);
+            json_object_object_add(o, PF_F_REISSUED, json_object_new_boolean(1));
+            pf_trace_emit(s->trace, PF_SRC_SUPERVISOR, PF_EV_SYSCALL, o);
         }
         return;
     }
@@ -414,8 +443,8 @@ static void handle(struct pf_supervisor *s, const struct seccomp_notif *n)
         free(c);
         return;
     }
-    int inst = c->relevant && s->hooks.observe ? observe(s, c) : -1;
-    if (inst < 0) {
+    int inst = c->relevant && s->hooks.observe ? observe(s, c) : PF_SC_UNRELATED;
+    if (inst == PF_SC_UNRELATED) {
         free(c);
         respond(s, n->id, 0);
         return;
@@ -454,7 +483,7 @@ static void reap(struct pf_supervisor *s, bool all_gone)
             continue;
         lapse_pending(s, p, "target-gone");
         unlink_pending(s, p);
-        free_pending(p);
+        free_pending(s, p);
     }
     for (struct armed **ap = &s->armed; *ap;) {
         struct armed *a = *ap;
@@ -490,6 +519,7 @@ struct pf_supervisor *pf_supervisor_start(int sock,
     s->states = pf_xcalloc(sc->nfaults + 1, sizeof *s->states);
     if (seccomp_notify_alloc(&s->req, &s->resp) != 0)
         goto fail;
+    s->holds = pf_holds_new();
     for (size_t i = 0; i < sc->nfaults; i++)
         pf_fault_state_init(&s->states[i], seed, i);
     return s;
@@ -535,32 +565,12 @@ void pf_supervisor_dispatch(struct pf_supervisor *s)
 
 int64_t pf_supervisor_next_deadline(const struct pf_supervisor *s)
 {
-    int64_t next = -1;
-    for (const struct pending *p = s->pending; p; p = p->next)
-        for (size_t i = 0; i < p->nfaults; i++)
-            if (!p->faults[i].done &&
-                (next < 0 || p->faults[i].deadline < next))
-                next = p->faults[i].deadline;
-    return next;
+    return pf_holds_next_deadline(s->holds);
 }
 
 void pf_supervisor_tick(struct pf_supervisor *s)
 {
-    int64_t now = pf_clock_ns();
-    for (struct pending *p = s->pending, *next; p; p = next) {
-        next = p->next;
-        struct where w = where_of(p);
-        for (size_t i = 0; i < p->nfaults; i++) {
-            struct applied *a = &p->faults[i];
-            if (a->done || a->deadline > now)
-                continue;
-            a->done = true;
-            emit_fault(s, &w, a->rule, a->action == PF_ACT_HOLD ?
-                       "timed-out" : "released", 0,
-                       a->action == PF_ACT_HOLD ? "timeout" : "elapsed");
-        }
-        try_finish(s, p);
-    }
+    pf_holds_expire(s->holds, pf_clock_ns());
     if (!s->hung_up)
         reap(s, false);
 }
@@ -568,27 +578,7 @@ void pf_supervisor_tick(struct pf_supervisor *s)
 void pf_supervisor_notify(struct pf_supervisor *s, const char *account,
                           const char *event, int64_t t)
 {
-    char reason[160];
-    snprintf(reason, sizeof reason, "%s:%s", account ? account : "",
-             event ? event : "");
-    for (struct pending *p = s->pending, *next; p; p = next) {
-        next = p->next;
-        struct where w = where_of(p);
-        bool changed = false;
-        for (size_t i = 0; i < p->nfaults; i++) {
-            struct applied *a = &p->faults[i];
-            const struct pf_fault *f = &s->sc->faults[a->rule];
-            if (a->done || a->action != PF_ACT_HOLD ||
-                !pf_hold_released_by(f->until_account, f->until_event, a->since, account,
-                                     event, t))
-                continue;
-            a->done = true;
-            changed = true;
-            emit_fault(s, &w, a->rule, "released", 0, reason);
-        }
-        if (changed)
-            try_finish(s, p);
-    }
+    pf_holds_event(s->holds, account, event, t);
 }
 
 long pf_supervisor_fired(const struct pf_supervisor *s, size_t rule)
@@ -611,7 +601,7 @@ void pf_supervisor_free(struct pf_supervisor *s)
                            "supervisor-stopped");
         s->pending = p->next;
         respond(s, p->id, 0);
-        free_pending(p);
+        free_pending(s, p);
     }
     while (s->armed) {
         struct armed *a = s->armed;
@@ -622,6 +612,7 @@ void pf_supervisor_free(struct pf_supervisor *s)
     }
     seccomp_notify_free(s->req, s->resp);
     pf_sc_bindings_free(&s->bindings);
+    pf_holds_free(s->holds);
     free(s->states);
     close(s->fd);
     free(s);

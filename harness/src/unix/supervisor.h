@@ -40,13 +40,16 @@ struct pf_sc_event {
     ino_t node_ino;
 };
 
+/* What the observe hook says besides an instance id (> 0). */
+enum { PF_SC_UNRELATED = -1, PF_SC_NO_INSTANCE = 0 };
+
 struct pf_supervisor_hooks {
     void *ctx;
     /* Called for every intercepted syscall while the thread is stopped at its
-     * entry. Returns the instance id it concerns (>0), 0 if it concerns the
-     * endpoint but no instance yet (e.g. bind before the inode exists), or -1
-     * if it does not concern the endpoint at all: then no fault applies and
-     * nothing is traced. */
+     * entry. Returns the instance id it concerns (>0), PF_SC_NO_INSTANCE if
+     * it concerns the endpoint but no instance yet (e.g. bind before the
+     * inode exists), or PF_SC_UNRELATED if it does not concern the endpoint
+     * at all: then no fault applies and nothing is traced. */
     int (*observe)(void *ctx, const struct pf_sc_event *e);
     /* Optional (may be NULL). Called for an endpoint-related call (observe
      * returned >= 0) right before it is let run, after any delay or hold,
@@ -80,7 +83,8 @@ void pf_supervisor_set_server(struct pf_supervisor *s, pid_t pid);
 
 int pf_supervisor_fd(const struct pf_supervisor *s);          /* for poll() */
 void pf_supervisor_dispatch(struct pf_supervisor *s);         /* fd readable */
-int64_t pf_supervisor_next_deadline(const struct pf_supervisor *s); /* abs ns, -1 none */
+/* abs ns, PF_NO_DEADLINE (holds.h) when none */
+int64_t pf_supervisor_next_deadline(const struct pf_supervisor *s);
 void pf_supervisor_tick(struct pf_supervisor *s);             /* due delays/hold timeouts */
 /* Something happened elsewhere (e.g. account "mallory" did "attempt") at
  * absolute CLOCK_MONOTONIC time t: releases the holds waiting for it that

@@ -256,12 +256,11 @@ static void normalise(char *path)
 static void resolve(pid_t tid, int dirfd, const char *rel, char *out,
                     size_t size)
 {
-    char base[PATH_MAX];
     out[0] = '\0';
     if (rel[0] == '/') {
         snprintf(out, size, "%s", rel);
     } else {
-        char link[64];
+        char base[PATH_MAX], link[64];
         if (dirfd == AT_FDCWD)
             snprintf(link, sizeof link, "/proc/%d/cwd", (int)tid);
         else
@@ -451,10 +450,9 @@ bool pf_sc_socket_node(pid_t tid, int fd, dev_t *dev, ino_t *ino)
                  .udiag_ino = (__u32)sino, .udiag_show = UDIAG_SHOW_VFS,
                  .udiag_cookie = { (__u32)-1, (__u32)-1 } },
     };
-    /* One exact lookup: one reply, small. */
-    long buf[1024];
     bool found = false;
     if (send(nl, &msg, sizeof msg, 0) == (ssize_t)sizeof msg) {
+        long buf[1024];   /* one exact lookup: one reply, small */
         ssize_t n = recv(nl, buf, sizeof buf, 0);
         for (struct nlmsghdr *h = (struct nlmsghdr *)buf; n > 0 && NLMSG_OK(h, (size_t)n);
              h = NLMSG_NEXT(h, n)) {

@@ -4,7 +4,7 @@
  * own clock; this file re-bases their times onto the trace clock, names the
  * instance a served attempt reached, marks pipes created under another name
  * than the run's endpoint as foreign, starts the clients at the first
- * endpoint instance, and hands holds and attempts to pending_holds.c.
+ * endpoint instance, and hands holds and attempts to agent_holds.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 
 #include "../util.h"
 #include "win_run.h"
+#include "../trace_names.h"
 
 /* The trace time of a Win32 program's clock reading (see pf_win_conn). */
 static int64_t to_trace(struct win_run *wr, const struct pf_win_conn *c, int64_t qpc_ns)
@@ -30,7 +31,7 @@ static void on_hello(struct win_run *wr, struct pf_win_conn *c, json_object *ev)
 {
     const char *role = pf_json_str(ev, "role");
     c->role = role && !strcmp(role, "agent") ? ROLE_AGENT : ROLE_CLIENT;
-    const char *label = pf_json_str(ev, "client");
+    const char *label = pf_json_str(ev, PF_F_CLIENT);
     snprintf(c->label, sizeof c->label, "%s", label ? label : (role ? role : "?"));
     /* Is this program's QueryPerformanceCounter our CLOCK_MONOTONIC_RAW? A
      * reading taken just before the line was sent must map to a moment just
@@ -45,7 +46,7 @@ static void on_hello(struct win_run *wr, struct pf_win_conn *c, json_object *ev)
 void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
 {
     struct win_run *wr = ctx;
-    const char *name = pf_json_str(ev, "ev");
+    const char *name = pf_json_str(ev, PF_F_EV);
     if (!name)
         return;
     if (!strcmp(name, "hello")) {
@@ -64,7 +65,7 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
         if (i < wr->nconn_of) {
             bool again = wr->conn_of[i].client_pid == pid;
             wr->conn_of[i].client_pid = pid;
-            wr->conn_of[i].id = again ? -1 : (int)pf_json_int(ev, "id", 0);
+            wr->conn_of[i].id = again ? -1 : (int)pf_json_int(ev, PF_F_ID, 0);
         }
         return;
     }
@@ -82,10 +83,10 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
         if (!strcmp(key, "ev") || !strcmp(key, "qpc_ns"))
             continue;
         if (!strcmp(key, "t_end_qpc_ns"))
-            json_object_object_add(f, "t_end",
+            json_object_object_add(f, PF_F_T_END,
                                    json_object_new_int64(to_trace(wr, c, json_object_get_int64(val))));
         else if (!strcmp(key, "t_call_ns"))
-            json_object_object_add(f, "t_call",
+            json_object_object_add(f, PF_F_T_CALL,
                                    json_object_new_int64(to_trace(wr, c, json_object_get_int64(val))));
         else
             json_object_object_add(f, key, json_object_get(val));
@@ -94,50 +95,48 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
      * an endpoint instance: listed apart, never judged, and it does not
      * start the clients. */
     bool foreign = false;
-    if (!strcmp(name, "instance_birth")) {
-        const char *created = pf_json_str(ev, "endpoint");
+    if (!strcmp(name, PF_EV_INSTANCE_BIRTH)) {
+        const char *created = pf_json_str(ev, PF_F_ENDPOINT);
         foreign = !created || strcasecmp(created, wr->plan.endpoint) != 0;
         if (foreign) {
-            json_object_object_add(f, "foreign", json_object_new_boolean(1));
+            json_object_object_add(f, PF_F_FOREIGN, json_object_new_boolean(1));
             if (!wr->foreign[0])
                 snprintf(wr->foreign, sizeof wr->foreign, "%s", created ? created : "?");
         }
     }
-    if (!strcmp(name, "attempt") && pf_json_str(ev, "outcome") && !strcmp(pf_json_str(ev, "outcome"), "ok")) {
+    const char *outcome = pf_json_str(ev, PF_F_OUTCOME);
+    if (!strcmp(name, PF_EV_ATTEMPT) && outcome && !strcmp(outcome, "ok")) {
         /* The agent's "connected" line was sent before the server replied,
          * so before this attempt could end. */
-        int64_t pid = pf_json_int(ev, "pid", -1);
+        int64_t pid = pf_json_int(ev, PF_F_PID, -1);
         for (size_t i = 0; i < wr->nconn_of; i++)
             if (wr->conn_of[i].client_pid == pid) {
                 if (wr->conn_of[i].id > 0)
-                    json_object_object_add(f, "instance",
+                    json_object_object_add(f, PF_F_INSTANCE,
                                            json_object_new_int(wr->conn_of[i].id));
                 wr->conn_of[i].client_pid = -1;  /* one attempt per connection */
             }
     }
-    pf_trace_emit_at(&wr->run->trace, t, c->role == ROLE_AGENT ? "win-agent" : "win-client",
-                     name, f);
+    pf_trace_emit_at(&wr->run->trace, t,
+                     c->role == ROLE_AGENT ? PF_SRC_WIN_AGENT : PF_SRC_WIN_CLIENT, name, f);
 
-    if (!strcmp(name, "instance_birth") && !foreign && !wr->ready) {
+    if (!strcmp(name, PF_EV_INSTANCE_BIRTH) && !foreign && !wr->ready) {
         wr->ready = true;
         win_start_clients(wr);
-    } else if (!strcmp(name, "fault")) {
-        const char *d = pf_json_str(ev, "decision");
+    } else if (!strcmp(name, PF_EV_FAULT)) {
+        const char *d = pf_json_str(ev, PF_F_DECISION);
         if (d && !strcmp(d, "held"))
             win_hold_started(wr, c, ev, t);
         else if (d && (!strcmp(d, "released") || !strcmp(d, "timed-out")))
-            win_hold_ended(wr, ev);
-    } else if (!strcmp(name, "attempt")) {
-        const char *acct = pf_json_str(ev, "account"), *outcome = pf_json_str(ev, "outcome");
+            win_hold_ended(wr, c, ev);
+    } else if (!strcmp(name, PF_EV_ATTEMPT)) {
+        const char *acct = pf_json_str(ev, PF_F_ACCOUNT);
         if (acct && outcome) {
             /* An attempt happened when it was over: it releases only the
              * holds that began before that. */
             int64_t t_end = to_trace(wr, c, pf_json_int(ev, "t_end_qpc_ns",
                                                         pf_json_int(ev, "qpc_ns", 0)));
-            win_holds_notify(wr, acct, "attempt", t_end);
-            win_holds_notify(wr, acct, !strcmp(outcome, "ok") ? "admitted" : "refused", t_end);
-            if (!strcmp(outcome, "ERROR_ACCESS_DENIED"))
-                win_holds_notify(wr, acct, "denied", t_end);
+            win_holds_attempt(wr, acct, outcome, t_end);
         }
     }
 }

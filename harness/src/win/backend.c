@@ -9,7 +9,7 @@
  * the agent's fault rules, starts the server through the launcher with the
  * plan's argv, polls the channel, and stops everything when the clients are
  * done, the deadline passes or the user interrupts. The lines themselves
- * are agent_events.c's, holds pending_holds.c's, clients clients.c's, and
+ * are agent_events.c's, holds agent_holds.c's, clients clients.c's, and
  * the platform probe probe.c's.
  *
  * Wine runs every process as one account: the platform event says
@@ -34,6 +34,7 @@
 #include "../faults.h"
 #include "../util.h"
 #include "win_run.h"
+#include "../trace_names.h"
 
 #ifndef PF_FIXTURE_DIR
 #define PF_FIXTURE_DIR "."
@@ -119,10 +120,10 @@ static enum pf_run_status start_server(struct win_run *wr)
     for (size_t i = 0; i < wr->server_argc; i++)
         json_object_array_add(argv, json_object_new_string(wr->server_argv[i]));
     json_object *f = json_object_new_object();
-    json_object_object_add(f, "pid", json_object_new_int(wr->server_pid));
-    json_object_object_add(f, "argv", argv);
-    json_object_object_add(f, "umask", NULL);
-    win_trace_event(wr, "server_start", f);
+    json_object_object_add(f, PF_F_PID, json_object_new_int(wr->server_pid));
+    json_object_object_add(f, PF_F_ARGV, argv);
+    json_object_object_add(f, PF_F_UMASK, NULL);
+    win_trace_event(wr, PF_EV_SERVER_START, f);
     return PF_RUN_OK;
 }
 
@@ -265,11 +266,13 @@ static void record_server(struct win_run *wr)
     int st = wr->server_status;
     bool exited = wr->server_exited;
     json_object *f = json_object_new_object();
-    json_object_object_add(f, "pid", json_object_new_int(wr->server_pid));
-    json_object_object_add(f, "status", exited && WIFEXITED(st) ? json_object_new_int(WEXITSTATUS(st)) : NULL);
-    json_object_object_add(f, "signal", exited && WIFSIGNALED(st) ? json_object_new_int(WTERMSIG(st)) : NULL);
-    json_object_object_add(f, "expected", json_object_new_boolean(wr->stopped_by_us));
-    win_trace_event(wr, "server_exit", f);
+    json_object_object_add(f, PF_F_PID, json_object_new_int(wr->server_pid));
+    json_object_object_add(f, PF_F_STATUS,
+                           exited && WIFEXITED(st) ? json_object_new_int(WEXITSTATUS(st)) : NULL);
+    json_object_object_add(f, PF_F_SIGNAL,
+                           exited && WIFSIGNALED(st) ? json_object_new_int(WTERMSIG(st)) : NULL);
+    json_object_object_add(f, PF_F_EXPECTED, json_object_new_boolean(wr->stopped_by_us));
+    win_trace_event(wr, PF_EV_SERVER_EXIT, f);
 
     json_object *s = json_object_new_object();
     json_object *argv = json_object_new_array();
@@ -336,10 +339,12 @@ static enum pf_run_status win32_run_scenario(struct pf_run *run)
         return PF_RUN_BROKE;
     }
     int64_t t_session = pf_clock_ns();
+    wr->holds = pf_holds_new();
     wr->wine = pf_wine_session(err, sizeof err);
     if (!wr->wine) {
         snprintf(run->error, sizeof run->error, "%s", err);
         pf_plan_free(&wr->plan);
+        win_holds_free(wr);
         free(wr);
         return PF_RUN_HARNESS;
     }
@@ -355,7 +360,7 @@ static enum pf_run_status win32_run_scenario(struct pf_run *run)
         fprintf(stderr, "pipefault: Wine prefix %s started in %.1f s (not counted in the "
                 "scenario's duration)\n", wr->wine->prefix, (double)startup / 1e9);
     }
-    if (pf_win_channel_open(&wr->ch, err, sizeof err) < 0) {
+    if (!pf_win_channel_open(&wr->ch, err, sizeof err)) {
         snprintf(run->error, sizeof run->error, "%s", err);
         rc = PF_RUN_HARNESS;
         goto out;
@@ -383,13 +388,13 @@ static enum pf_run_status win32_run_scenario(struct pf_run *run)
     record_server(wr);
 out:;
     json_object *f = json_object_new_object();
-    json_object_object_add(f, "reason", json_object_new_string(reason));
-    win_trace_event(wr, "scenario_end", f);
+    json_object_object_add(f, PF_F_REASON, json_object_new_string(reason));
+    win_trace_event(wr, PF_EV_SCENARIO_END, f);
     pf_win_channel_close(&wr->ch);
     for (size_t i = 0; i < wr->server_argc; i++)
         free(wr->server_argv[i]);
     pf_plan_free(&wr->plan);
-    win_holds_free(&wr->holds);
+    win_holds_free(wr);
     free(wr);
     return rc;
 }

@@ -11,13 +11,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int pf_win_channel_open(struct pf_win_channel *ch, char *err, size_t errlen)
+#include "../util.h"
+
+bool pf_win_channel_open(struct pf_win_channel *ch, char *err, size_t errlen)
 {
     memset(ch, 0, sizeof *ch);
     ch->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (ch->lfd < 0) {
         snprintf(err, errlen, "socket: %s", strerror(errno));
-        return -1;
+        return false;
     }
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -30,10 +32,10 @@ int pf_win_channel_open(struct pf_win_channel *ch, char *err, size_t errlen)
         snprintf(err, errlen, "listening on 127.0.0.1: %s", strerror(errno));
         close(ch->lfd);
         ch->lfd = -1;
-        return -1;
+        return false;
     }
     ch->port = ntohs(sa.sin_port);
-    return 0;
+    return true;
 }
 
 void pf_win_channel_close(struct pf_win_channel *ch)
@@ -93,7 +95,7 @@ static int read_lines(struct pf_win_conn *c, pf_win_line_fn fn, void *ctx)
     for (;;) {
         if (c->cap - c->len < 4096) {
             c->cap = c->cap ? c->cap * 2 : 16384;
-            c->buf = realloc(c->buf, c->cap);
+            c->buf = pf_xreallocarray(c->buf, c->cap, 1);
         }
         ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len - 1);
         if (r < 0 && errno == EINTR)
@@ -144,7 +146,7 @@ int pf_win_channel_dispatch(struct pf_win_channel *ch, const struct pollfd *pfd,
     return lines;
 }
 
-int pf_win_channel_send(struct pf_win_conn *c, const char *line)
+bool pf_win_channel_send(struct pf_win_conn *c, const char *line)
 {
     size_t len = strlen(line), off = 0;
     while (off < len) {
@@ -152,10 +154,10 @@ int pf_win_channel_send(struct pf_win_conn *c, const char *line)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
-            return -1;
+            return false;
         off += (size_t)w;
     }
-    return 0;
+    return true;
 }
 
 size_t pf_win_channel_open_count(const struct pf_win_channel *ch, int role)

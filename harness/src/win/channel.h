@@ -39,7 +39,8 @@ struct pf_win_channel {
 
 typedef void (*pf_win_line_fn)(void *ctx, struct pf_win_conn *c, json_object *ev);
 
-int pf_win_channel_open(struct pf_win_channel *ch, char *err, size_t errlen);
+/* Listens on 127.0.0.1; false with the reason in err. */
+bool pf_win_channel_open(struct pf_win_channel *ch, char *err, size_t errlen);
 void pf_win_channel_close(struct pf_win_channel *ch);
 
 /* Fills pollfds for the listener and every open connection; returns count. */
@@ -51,8 +52,8 @@ size_t pf_win_channel_pollfds(struct pf_win_channel *ch, struct pollfd *pfd, siz
 int pf_win_channel_dispatch(struct pf_win_channel *ch, const struct pollfd *pfd, size_t n,
                             pf_win_line_fn fn, void *ctx);
 
-/* Sends a command line ("release 3\n") on a connection. */
-int pf_win_channel_send(struct pf_win_conn *c, const char *line);
+/* Sends a command line ("release 3\n") on a connection; false if it is gone. */
+bool pf_win_channel_send(struct pf_win_conn *c, const char *line);
 
 /* Open connections (not at EOF) with this role. */
 size_t pf_win_channel_open_count(const struct pf_win_channel *ch, int role);

@@ -10,6 +10,7 @@
 
 #include "../util.h"
 #include "win_run.h"
+#include "../trace_names.h"
 
 /* Bytes as hex for client.exe's command line ("-" for none): a command
  * line cannot carry every byte (NUL never occurs: the loader refuses it). */
@@ -65,14 +66,14 @@ void win_emit_accounts(struct win_run *wr)
     for (size_t i = 0; i < wr->sc->naccounts; i++) {
         const struct pf_account *a = &wr->sc->accounts[i];
         json_object *f = json_object_new_object();
-        json_object_object_add(f, "name", json_object_new_string(a->name));
+        json_object_object_add(f, PF_F_NAME, json_object_new_string(a->name));
         /* Wine: every process runs as the one user that runs Wine. */
-        json_object_object_add(f, "user", json_object_new_string(user ? user : "wine"));
-        json_object_object_add(f, "uid", json_object_new_int64((int64_t)getuid()));
-        json_object_object_add(f, "gid", json_object_new_int64((int64_t)getgid()));
-        json_object_object_add(f, "groups", json_object_new_array());
-        json_object_object_add(f, "allowed", json_object_new_boolean(a->allowed));
-        json_object_object_add(f, "single_account", json_object_new_boolean(1));
-        win_trace_event(wr, "account", f);
+        json_object_object_add(f, PF_F_USER, json_object_new_string(user ? user : "wine"));
+        json_object_object_add(f, PF_F_UID, json_object_new_int64((int64_t)getuid()));
+        json_object_object_add(f, PF_F_GID, json_object_new_int64((int64_t)getgid()));
+        json_object_object_add(f, PF_F_GROUPS, json_object_new_array());
+        json_object_object_add(f, PF_F_ALLOWED, json_object_new_boolean(a->allowed));
+        json_object_object_add(f, PF_F_SINGLE_ACCOUNT, json_object_new_boolean(1));
+        win_trace_event(wr, PF_EV_ACCOUNT, f);
     }
 }

@@ -12,6 +12,7 @@
 
 #include "../util.h"
 #include "win_run.h"
+#include "../trace_names.h"
 
 /* Runs probe.exe and emits the `platform` event. */
 enum pf_run_status win_probe(struct win_run *wr)
@@ -52,7 +53,7 @@ enum pf_run_status win_probe(struct win_run *wr)
         return PF_RUN_HARNESS;
     }
     json_object *intended = NULL;
-    json_object_object_get_ex(pr, "intended", &intended);
+    json_object_object_get_ex(pr, PF_F_INTENDED, &intended);
     if (intended && pf_json_str(intended, "error")) {
         snprintf(run->error, sizeof run->error, "%s: intended.sddl: %s", wr->sc->file,
                  pf_json_str(intended, "error"));
@@ -64,14 +65,14 @@ enum pf_run_status win_probe(struct win_run *wr)
         if (strcmp(key, "ev") && strcmp(key, "qpc_ns"))
             json_object_object_add(f, key, json_object_get(val));
     }
-    json_object_object_add(f, "wine", json_object_new_string(wr->wine->version));
-    json_object_object_add(f, "endpoint", json_object_new_string(wr->plan.endpoint));
-    json_object_object_add(f, "endpoint_kind", json_object_new_string("npipe"));
-    json_object_object_add(f, "clock", json_object_new_string(
+    json_object_object_add(f, PF_F_WINE, json_object_new_string(wr->wine->version));
+    json_object_object_add(f, PF_F_ENDPOINT, json_object_new_string(wr->plan.endpoint));
+    json_object_object_add(f, PF_F_ENDPOINT_KIND, json_object_new_string("npipe"));
+    json_object_object_add(f, PF_F_CLOCK, json_object_new_string(
         "QueryPerformanceCounter = CLOCK_MONOTONIC_RAW, checked per program"));
-    json_object_object_add(f, "prefix_start_ms",
+    json_object_object_add(f, PF_F_PREFIX_START_MS,
                            json_object_new_int64(wr->wine->first_start_ns / 1000000));
-    win_trace_event(wr, "platform", f);
+    win_trace_event(wr, PF_EV_PLATFORM, f);
     json_object_put(pr);
     return PF_RUN_OK;
 }

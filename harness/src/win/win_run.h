@@ -1,6 +1,6 @@
 /* win_run.h - what the files of the win32 backend share: one scenario's run
  * under Wine (backend.c drives it; agent_events.c turns the programs' lines
- * into trace events; pending_holds.c releases holds; clients.c starts the
+ * into trace events; agent_holds.c keeps the agent's holds; clients.c starts the
  * clients; probe.c measures the platform). Private to harness/src/win.
  */
 #ifndef PF_WIN_RUN_H
@@ -11,10 +11,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../holds.h"
 #include "../plan.h"
 #include "../run.h"
 #include "channel.h"
-#include "pending_holds.h"
 #include "wine.h"
 
 enum { ROLE_AGENT = 1, ROLE_CLIENT = 2 };
@@ -51,7 +51,7 @@ struct win_run {
     struct client_proc clients[MAX_CLIENTS];
     size_t nclients;
     bool clients_started;
-    struct win_holds holds;       /* holds waiting for a client event */
+    struct pf_holds *holds;       /* the agent's holds, waiting for a client event */
     /* Which instance each client process (Windows pid) last connected to,
      * from the agent's "connected" lines: names the instance of an attempt. */
     struct { int64_t client_pid; int id; } conn_of[MAX_CLIENTS];
@@ -66,11 +66,16 @@ static inline void win_trace_event(struct win_run *wr, const char *ev, json_obje
 /* agent_events.c: one JSON line from a Win32 program (a pf_win_line_fn). */
 void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev);
 
-/* pending_holds.c: holds the agent reported, released when their `until`
- * happens. */
-void win_holds_notify(struct win_run *wr, const char *account, const char *event, int64_t t);
+/* agent_holds.c: the holds the agent reported (its `fault` events held,
+ * then released or timed-out, with its number for the hold), kept in
+ * wr->holds; a client's attempt that ended at t_end with `outcome` (ok or a
+ * Win32 error name) releases those its events match. */
 void win_hold_started(struct win_run *wr, struct pf_win_conn *c, json_object *ev, int64_t t);
-void win_hold_ended(struct win_run *wr, json_object *ev);
+void win_hold_ended(struct win_run *wr, struct pf_win_conn *c, json_object *ev);
+void win_holds_attempt(struct win_run *wr, const char *account, const char *outcome,
+                       int64_t t_end);
+/* Forgets the holds still registered and frees wr->holds. */
+void win_holds_free(struct win_run *wr);
 
 /* clients.c: starts the plan's client processes; the `account` events. */
 void win_start_clients(struct win_run *wr);
