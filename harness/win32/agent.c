@@ -28,6 +28,7 @@
 #include "faults.h"
 
 #include <aclapi.h>
+#include <winternl.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,9 @@ typedef HMODULE (WINAPI *load_w_fn)(LPCWSTR);
 typedef HMODULE (WINAPI *load_a_fn)(LPCSTR);
 typedef HMODULE (WINAPI *load_ex_w_fn)(LPCWSTR, HANDLE, DWORD);
 typedef HMODULE (WINAPI *load_ex_a_fn)(LPCSTR, HANDLE, DWORD);
+typedef NTSTATUS (NTAPI *nt_create_pipe_fn)(PHANDLE, ULONG, POBJECT_ATTRIBUTES,
+                                            PIO_STATUS_BLOCK, ULONG, ULONG, ULONG, ULONG, ULONG,
+                                            ULONG, ULONG, ULONG, ULONG, PLARGE_INTEGER);
 
 static create_w_fn real_CreateNamedPipeW;
 static create_a_fn real_CreateNamedPipeA;
@@ -113,6 +117,7 @@ static load_w_fn real_LoadLibraryW;
 static load_a_fn real_LoadLibraryA;
 static load_ex_w_fn real_LoadLibraryExW;
 static load_ex_a_fn real_LoadLibraryExA;
+static nt_create_pipe_fn real_NtCreateNamedPipeFile;
 
 /* ---- channel ---------------------------------------------------------- */
 
@@ -176,8 +181,7 @@ static long current_instances(HANDLE h)
     return (long)info.CurrentInstances;
 }
 
-static void record_birth(HANDLE h, const wchar_t *name, LPSECURITY_ATTRIBUTES sa,
-                         int64_t t_call)
+static void record_birth(HANDLE h, const wchar_t *name, bool sd_passed, int64_t t_call)
 {
     struct pfw_json j;
     char perm[4096], key[64];
@@ -208,7 +212,7 @@ static void record_birth(HANDLE h, const wchar_t *name, LPSECURITY_ATTRIBUTES sa
     else
         pfw_json_null(&j, "created_name");
     pfw_json_int(&j, "instance_count", count);
-    pfw_json_bool(&j, "sa_passed", sa != NULL && sa->lpSecurityDescriptor != NULL);
+    pfw_json_bool(&j, "sa_passed", sd_passed);
     pfw_json_int(&j, "handle", (int64_t)(intptr_t)h);
     send_line(&j);
 }
@@ -469,28 +473,58 @@ static DWORD run_faults(enum pf_fault_op op, enum pf_fault_phase phase, int inst
 
 /* ---- hooks ------------------------------------------------------------ */
 
-static HANDLE create_common(const wchar_t *name, const char *fn, LPSECURITY_ATTRIBUTES sa,
-                            HANDLE (*call)(void *), void *ctx)
+/* The `create` op around one real create: the syscall event, the faults
+ * and the birth. `call` makes the instance and returns its handle, or
+ * INVALID_HANDLE_VALUE (its own error stays with the caller's context).
+ * Returns the handle, or INVALID_HANDLE_VALUE with *fault_err set when a
+ * `fail` rule decided (0 when the real call failed by itself). */
+static HANDLE create_common(const wchar_t *name, const char *fn, bool sd_passed,
+                            HANDLE (*call)(void *), void *ctx, DWORD *fault_err)
 {
     int64_t t_call = pfw_now_ns();
+    *fault_err = 0;
     record_call(PF_OP_CREATE, fn, name, NULL, 0);
     DWORD fail = run_faults(PF_OP_CREATE, PF_PHASE_BEFORE, 0);
     if (fail) {
-        SetLastError(fail);
+        *fault_err = fail;
         return INVALID_HANDLE_VALUE;
     }
     HANDLE h = call(ctx);
-    DWORD err = GetLastError();
     if (h != INVALID_HANDLE_VALUE)
-        record_birth(h, name, sa, t_call);
+        record_birth(h, name, sd_passed, t_call);
     fail = run_faults(PF_OP_CREATE, PF_PHASE_AFTER, h != INVALID_HANDLE_VALUE ? instance_id(h) : 0);
     if (fail && h != INVALID_HANDLE_VALUE) {
         real_CloseHandle(h);
         record_removed(h);
-        SetLastError(fail);
+        *fault_err = fail;
         return INVALID_HANDLE_VALUE;
     }
-    SetLastError(err);
+    return h;
+}
+
+/* The Win32 creates: the real call's last error survives the agent's own
+ * calls; a fault's error replaces it. */
+struct keep_error {
+    HANDLE (*call)(void *);
+    void *ctx;
+    DWORD err;
+};
+static HANDLE call_keeping_error(void *p)
+{
+    struct keep_error *k = p;
+    HANDLE h = k->call(k->ctx);
+    k->err = GetLastError();
+    return h;
+}
+
+static HANDLE create_win32(const wchar_t *name, const char *fn, LPSECURITY_ATTRIBUTES sa,
+                           HANDLE (*call)(void *), void *ctx)
+{
+    struct keep_error inner = {call, ctx, 0};
+    DWORD fault_err;
+    HANDLE h = create_common(name, fn, sa && sa->lpSecurityDescriptor, call_keeping_error,
+                             &inner, &fault_err);
+    SetLastError(fault_err ? fault_err : inner.err);
     return h;
 }
 
@@ -512,7 +546,7 @@ static HANDLE WINAPI hook_CreateNamedPipeW(LPCWSTR name, DWORD open, DWORD pipe,
         return real_CreateNamedPipeW(name, open, pipe, max, out, in, timeout, sa);
     depth++;
     struct create_w_args a = {name, open, pipe, max, out, in, timeout, sa};
-    HANDLE h = create_common(name ? name : L"", "CreateNamedPipeW", sa, call_create_w, &a);
+    HANDLE h = create_win32(name ? name : L"", "CreateNamedPipeW", sa, call_create_w, &a);
     depth--;
     return h;
 }
@@ -539,9 +573,123 @@ static HANDLE WINAPI hook_CreateNamedPipeA(LPCSTR name, DWORD open, DWORD pipe, 
         MultiByteToWideChar(CP_ACP, 0, name, -1, wname, 256);
     wname[255] = L'\0';
     struct create_a_args a = {name, open, pipe, max, out, in, timeout, sa};
-    HANDLE h = create_common(wname, "CreateNamedPipeA", sa, call_create_a, &a);
+    HANDLE h = create_win32(wname, "CreateNamedPipeA", sa, call_create_a, &a);
     depth--;
     return h;
+}
+
+/* A create fault's Win32 error as the NTSTATUS the Nt call returns: the
+ * status whose Win32 translation (RtlNtStatusToDosError, as kernelbase and
+ * go-winio apply it) is that error, or, for an error without a status of its
+ * own, 0xC0070000 | error (FACILITY_NTWIN32, translated back to the error). */
+static NTSTATUS status_of_win32_error(DWORD err)
+{
+    static const struct { DWORD err; ULONG status; } map[] = {
+        {ERROR_ACCESS_DENIED, 0xC0000022},        /* STATUS_ACCESS_DENIED */
+        {ERROR_PIPE_BUSY, 0xC00000AB},            /* STATUS_INSTANCE_NOT_AVAILABLE */
+        {ERROR_INVALID_PARAMETER, 0xC000000D},    /* STATUS_INVALID_PARAMETER */
+        {ERROR_NOT_ENOUGH_MEMORY, 0xC0000017},    /* STATUS_NO_MEMORY */
+        {ERROR_OUTOFMEMORY, 0xC0000017},
+        {ERROR_FILE_NOT_FOUND, 0xC0000034},       /* STATUS_OBJECT_NAME_NOT_FOUND */
+        {ERROR_PATH_NOT_FOUND, 0xC000003A},       /* STATUS_OBJECT_PATH_NOT_FOUND */
+        {ERROR_INVALID_NAME, 0xC0000033},         /* STATUS_OBJECT_NAME_INVALID */
+        {ERROR_ALREADY_EXISTS, 0xC0000035},       /* STATUS_OBJECT_NAME_COLLISION */
+        {ERROR_INVALID_HANDLE, 0xC0000008},       /* STATUS_INVALID_HANDLE */
+        {ERROR_TOO_MANY_OPEN_FILES, 0xC000011F},  /* STATUS_TOO_MANY_OPENED_FILES */
+        {ERROR_NO_SYSTEM_RESOURCES, 0xC000009A},  /* STATUS_INSUFFICIENT_RESOURCES */
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (map[i].err == err)
+            return (NTSTATUS)map[i].status;
+    return (NTSTATUS)(0xC0070000u | (err & 0xFFFFu));
+}
+
+static bool starts_with_ci(const wchar_t *s, size_t n, const wchar_t *prefix, size_t *plen)
+{
+    size_t k = wcslen(prefix);
+    if (n < k || _wcsnicmp(s, prefix, k))
+        return false;
+    *plen = k;
+    return true;
+}
+
+/* The Win32 name (\\.\pipe\NAME) of the pipe an NtCreateNamedPipeFile call
+ * creates, into out. False for the pipes that are no endpoint instance:
+ * unnamed ones and anonymous pipes (CreatePipe names them
+ * \??\pipe\Win32.Pipes.PID.N). A name relative to a root directory is taken
+ * as relative to the pipe device, the only directory pipes live in. */
+static bool nt_pipe_name(const OBJECT_ATTRIBUTES *attr, wchar_t *out, size_t cap)
+{
+    if (!attr || !attr->ObjectName || !attr->ObjectName->Buffer || !attr->ObjectName->Length)
+        return false;
+    const wchar_t *n = attr->ObjectName->Buffer;
+    size_t len = attr->ObjectName->Length / sizeof(wchar_t), skip = 0;
+    bool on_device = attr->RootDirectory != NULL;
+    if (!on_device)
+        on_device = starts_with_ci(n, len, L"\\??\\pipe\\", &skip) ||
+                    starts_with_ci(n, len, L"\\DosDevices\\pipe\\", &skip) ||
+                    starts_with_ci(n, len, L"\\Device\\NamedPipe\\", &skip);
+    if (on_device && !skip && len && n[0] == L'\\')
+        skip = 1;
+    n += skip;
+    len -= skip;
+    if (!len || (on_device && starts_with_ci(n, len, L"Win32.Pipes.", &skip)))
+        return false;
+    _snwprintf(out, cap, L"%ls%.*ls", on_device ? L"\\\\.\\pipe\\" : L"", (int)len, n);
+    out[cap - 1] = L'\0';
+    return true;
+}
+
+struct nt_create_args {
+    PHANDLE out;
+    ULONG access;
+    POBJECT_ATTRIBUTES attr;
+    PIO_STATUS_BLOCK iosb;
+    ULONG share, disposition, options, type, read_mode, completion, max, in_quota, out_quota;
+    PLARGE_INTEGER timeout;
+    NTSTATUS status;
+};
+static HANDLE call_nt_create(void *p)
+{
+    struct nt_create_args *a = p;
+    a->status = real_NtCreateNamedPipeFile(a->out, a->access, a->attr, a->iosb, a->share,
+                                           a->disposition, a->options, a->type, a->read_mode,
+                                           a->completion, a->max, a->in_quota, a->out_quota,
+                                           a->timeout);
+    return a->status >= 0 ? *a->out : INVALID_HANDLE_VALUE;
+}
+
+/* go-winio (since v0.4.13) and .NET create every instance here, and so does
+ * kernelbase's own CreateNamedPipeW: inside a hooked CreateNamedPipe* the
+ * call passes straight through (depth), so each instance is recorded once,
+ * by the outermost hook, which knows the caller's own function. */
+static NTSTATUS NTAPI hook_NtCreateNamedPipeFile(PHANDLE out, ULONG access,
+                                                 POBJECT_ATTRIBUTES attr, PIO_STATUS_BLOCK iosb,
+                                                 ULONG share, ULONG disposition, ULONG options,
+                                                 ULONG type, ULONG read_mode, ULONG completion,
+                                                 ULONG max, ULONG in_quota, ULONG out_quota,
+                                                 PLARGE_INTEGER timeout)
+{
+    wchar_t name[256];
+    if (depth || !nt_pipe_name(attr, name, 256))
+        return real_NtCreateNamedPipeFile(out, access, attr, iosb, share, disposition, options,
+                                          type, read_mode, completion, max, in_quota,
+                                          out_quota, timeout);
+    DWORD last_error = GetLastError();  /* an Nt call leaves it alone */
+    depth++;
+    struct nt_create_args a = {out, access, attr, iosb, share, disposition, options, type,
+                               read_mode, completion, max, in_quota, out_quota, timeout, 0};
+    DWORD fault_err;
+    HANDLE h = create_common(name, "NtCreateNamedPipeFile", attr->SecurityDescriptor != NULL,
+                             call_nt_create, &a, &fault_err);
+    if (fault_err) {
+        a.status = status_of_win32_error(fault_err);
+        if (h == INVALID_HANDLE_VALUE && out)
+            *out = NULL;
+    }
+    depth--;
+    SetLastError(last_error);
+    return a.status;
 }
 
 static BOOL WINAPI hook_ConnectNamedPipe(HANDLE h, LPOVERLAPPED ov)
@@ -736,6 +884,25 @@ static struct pfw_hook hook_table[] = {
     HOOK("kernel32.dll", LoadLibraryExA),
 };
 
+/* ntdll's NtCreateNamedPipeFile, inline: every creator goes through it. If
+ * the export cannot be patched, the host is told, and the run says that
+ * pipes created from inside the system's DLLs are not seen. */
+static void hook_ntdll_creates(void)
+{
+    char why[256];
+    void *real = NULL;
+    bool ok = pfw_hooks_inline_stub(L"ntdll.dll", "NtCreateNamedPipeFile",
+                                    (void *)hook_NtCreateNamedPipeFile, &real, why, sizeof why);
+    real_NtCreateNamedPipeFile = (nt_create_pipe_fn)real;
+    if (ok)
+        return;
+    struct pfw_json j;
+    begin_event(&j, "hook_missing");
+    pfw_json_str(&j, "function", "NtCreateNamedPipeFile");
+    pfw_json_str(&j, "why", why);
+    send_line(&j);
+}
+
 /* ---- fault rules from the host ---------------------------------------- */
 
 /* $PF_FAULTS names a file the host wrote, one rule per line in the wire
@@ -820,6 +987,8 @@ static DWORD WINAPI init_thread(LPVOID arg)
         pfw_json_int(&j, "rules", (int64_t)nrules);
         send_line(&j);
         ok = pfw_hooks_install(hook_table, sizeof hook_table / sizeof hook_table[0], self);
+        if (ok)
+            hook_ntdll_creates();
     }
     if (ok) {
         HANDLE t = CreateThread(NULL, 0, reader, NULL, 0, NULL);
