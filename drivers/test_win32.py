@@ -167,3 +167,38 @@ def test_create_fail_fault_on_the_ntdll_path(win32, run_pipefault, tmp_path):
     assert len(creates) == 2 and len(births) == 1, (creates, births)
     tail = run.scenario("ntcreate-fail")["server"]["stderr_tail"]
     assert "NtCreateNamedPipeFile: status 0xc0000022" in tail, tail
+
+
+def assert_each_connection_credited(tr, births):
+    """Every admitted attempt names the instance that served it, one
+    connection per instance at most."""
+    ok = served(tr)
+    assert ok, tr
+    assert all(a.get("instance") is not None for a in ok), ok
+    born = {b["id"] for b in births}
+    per_instance = {}
+    for a in ok:
+        assert a["instance"] in born, a
+        per_instance[a["instance"]] = per_instance.get(a["instance"], 0) + 1
+    assert all(n == 1 for n in per_instance.values()), per_instance
+    return per_instance
+
+
+def test_connections_completed_through_a_completion_port_are_credited(win32, run_pipefault,
+                                                                      tmp_path):
+    """An IOCP server with two accepts pending at once: the connect's
+    completion reaches the server through GetQueuedCompletionStatus(Ex),
+    and each admitted attempt is credited to the instance it completed on,
+    which is not always the newest."""
+    path = scenario(tmp_path, "iocp", "fixture: iocp_listener\ntimeout: 30s\n",
+                    "- account: alice\n  attempts: 6\n  interval: 20ms\n")
+    run = run_pipefault(path)
+    s = run.scenario("iocp")
+    assert s["verdict"] == "pass", (s["reason"], run.stderr)
+    tr = run.trace("iocp")
+    _, births = creates_and_births(tr)
+    per_instance = assert_each_connection_credited(tr, births)
+    assert len(per_instance) == 6, per_instance
+    # Two instances wait at any time: those served are all but the last two.
+    assert len(births) == 6 + 2, births
+    assert sorted(per_instance) == sorted(b["id"] for b in births)[:6], per_instance

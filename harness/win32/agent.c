@@ -90,6 +90,10 @@ typedef HANDLE (WINAPI *create_a_fn)(LPCSTR, DWORD, DWORD, DWORD, DWORD, DWORD, 
                                      LPSECURITY_ATTRIBUTES);
 typedef BOOL (WINAPI *connect_fn)(HANDLE, LPOVERLAPPED);
 typedef BOOL (WINAPI *overlapped_result_fn)(HANDLE, LPOVERLAPPED, LPDWORD, BOOL);
+typedef BOOL (WINAPI *overlapped_result_ex_fn)(HANDLE, LPOVERLAPPED, LPDWORD, DWORD, BOOL);
+typedef BOOL (WINAPI *queued_status_fn)(HANDLE, LPDWORD, PULONG_PTR, LPOVERLAPPED *, DWORD);
+typedef BOOL (WINAPI *queued_status_ex_fn)(HANDLE, LPOVERLAPPED_ENTRY, ULONG, PULONG, DWORD,
+                                           BOOL);
 typedef BOOL (WINAPI *handle_fn)(HANDLE);
 typedef DWORD (WINAPI *set_security_info_fn)(HANDLE, SE_OBJECT_TYPE, SECURITY_INFORMATION,
                                              PSID, PSID, PACL, PACL);
@@ -108,6 +112,9 @@ static create_w_fn real_CreateNamedPipeW;
 static create_a_fn real_CreateNamedPipeA;
 static connect_fn real_ConnectNamedPipe;
 static overlapped_result_fn real_GetOverlappedResult;
+static overlapped_result_ex_fn real_GetOverlappedResultEx;
+static queued_status_fn real_GetQueuedCompletionStatus;
+static queued_status_ex_fn real_GetQueuedCompletionStatusEx;
 static handle_fn real_DisconnectNamedPipe;
 static handle_fn real_CloseHandle;
 static set_security_info_fn real_SetSecurityInfo;
@@ -814,16 +821,58 @@ static BOOL WINAPI hook_SetKernelObjectSecurity(HANDLE h, SECURITY_INFORMATION s
     return ok;
 }
 
+/* The server collected the successful completion of `ov`: if it was a
+ * pending connect, its instance is connected now. Keeps the last error. */
+static void collected(LPOVERLAPPED ov)
+{
+    if (!ov || depth)
+        return;
+    DWORD err = GetLastError();
+    depth++;
+    completed(ov);
+    depth--;
+    SetLastError(err);
+}
+
 static BOOL WINAPI hook_GetOverlappedResult(HANDLE h, LPOVERLAPPED ov, LPDWORD n, BOOL wait)
 {
     BOOL ok = real_GetOverlappedResult(h, ov, n, wait);
-    if (ok && ov && !depth) {
-        DWORD err = GetLastError();
-        depth++;
-        completed(ov);
-        depth--;
-        SetLastError(err);
-    }
+    if (ok)
+        collected(ov);
+    return ok;
+}
+
+static BOOL WINAPI hook_GetOverlappedResultEx(HANDLE h, LPOVERLAPPED ov, LPDWORD n, DWORD ms,
+                                              BOOL alertable)
+{
+    BOOL ok = real_GetOverlappedResultEx(h, ov, n, ms, alertable);
+    if (ok)
+        collected(ov);
+    return ok;
+}
+
+/* A completion port: the dequeued packet's OVERLAPPED names the operation.
+ * A failed packet (ok false, *ov set) is not a connection. */
+static BOOL WINAPI hook_GetQueuedCompletionStatus(HANDLE port, LPDWORD n, PULONG_PTR key,
+                                                  LPOVERLAPPED *ov, DWORD ms)
+{
+    BOOL ok = real_GetQueuedCompletionStatus(port, n, key, ov, ms);
+    if (ok && ov)
+        collected(*ov);
+    return ok;
+}
+
+/* Several packets at once; each one's status is in its OVERLAPPED
+ * (Internal, an NTSTATUS: 0 is success). */
+static BOOL WINAPI hook_GetQueuedCompletionStatusEx(HANDLE port, LPOVERLAPPED_ENTRY entries,
+                                                    ULONG count, PULONG removed, DWORD ms,
+                                                    BOOL alertable)
+{
+    BOOL ok = real_GetQueuedCompletionStatusEx(port, entries, count, removed, ms, alertable);
+    if (ok && entries && removed)
+        for (ULONG i = 0; i < *removed && i < count; i++)
+            if (entries[i].lpOverlapped && entries[i].lpOverlapped->Internal == 0)
+                collected(entries[i].lpOverlapped);
     return ok;
 }
 
@@ -874,6 +923,9 @@ static struct pfw_hook hook_table[] = {
     HOOK("kernel32.dll", ConnectNamedPipe),
     HOOK("kernel32.dll", DisconnectNamedPipe),
     HOOK("kernel32.dll", GetOverlappedResult),
+    HOOK("kernel32.dll", GetOverlappedResultEx),
+    HOOK("kernel32.dll", GetQueuedCompletionStatus),
+    HOOK("kernel32.dll", GetQueuedCompletionStatusEx),
     HOOK("kernel32.dll", CloseHandle),
     HOOK("advapi32.dll", SetKernelObjectSecurity),
     HOOK("advapi32.dll", SetSecurityInfo),
