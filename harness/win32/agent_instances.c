@@ -8,6 +8,7 @@
 #include "sdnorm.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct instance {
@@ -15,9 +16,9 @@ struct instance {
     int id;
     wchar_t name[256];
 };
-#define MAX_INSTANCES 4096
-static struct instance live[MAX_INSTANCES];
-static size_t nlive;
+/* Grows with the live instances: no cap. */
+static struct instance *live;
+static size_t nlive, live_cap;
 static int next_instance_id;
 
 /* Overlapped ConnectNamedPipe calls still pending: the OVERLAPPED the server
@@ -80,13 +81,23 @@ void record_birth(HANDLE h, const wchar_t *name, bool sd_passed, int64_t t_call)
 
     EnterCriticalSection(&state_lock);
     int id = ++next_instance_id;
-    if (nlive < MAX_INSTANCES) {
-        live[nlive].h = h;
-        live[nlive].id = id;
-        wcsncpy(live[nlive].name, name, 255);
-        live[nlive].name[255] = L'\0';
-        nlive++;
+    if (nlive == live_cap) {
+        size_t cap = live_cap ? 2 * live_cap : 64;
+        struct instance *grown = realloc(live, cap * sizeof *live);
+        if (!grown) {
+            /* Out of memory inside the server: it cannot go on honestly. */
+            fprintf(stderr, "pipefault agent: out of memory for the instance table\n");
+            fflush(stderr);
+            ExitProcess(3);
+        }
+        live = grown;
+        live_cap = cap;
     }
+    live[nlive].h = h;
+    live[nlive].id = id;
+    wcsncpy(live[nlive].name, name, 255);
+    live[nlive].name[255] = L'\0';
+    nlive++;
     LeaveCriticalSection(&state_lock);
 
     snprintf(key, sizeof key, "%lu:%p", GetCurrentProcessId(), (void *)h);
