@@ -1,7 +1,9 @@
-/* hooks.c - IAT patching across all loaded modules (see hooks.h). */
+/* hooks.c - IAT patching across all loaded modules, GetProcAddress lookups
+ * and inline hooks of ntdll system-call stubs (see hooks.h). */
 #include "hooks.h"
 
 #include <psapi.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -101,6 +103,18 @@ void pfw_hooks_patch_all(void)
     LeaveCriticalSection(&patch_lock);
 }
 
+static struct target *new_target(void *hook)
+{
+    if (ntargets == sizeof targets / sizeof targets[0]) {
+        fprintf(stderr, "pipefault agent: too many hooks\n");
+        return NULL;
+    }
+    struct target *t = &targets[ntargets++];
+    t->naddr = 0;
+    t->hook = hook;
+    return t;
+}
+
 bool pfw_hooks_install(struct pfw_hook *hooks, size_t n, HMODULE self)
 {
     self_module = self;
@@ -119,13 +133,91 @@ bool pfw_hooks_install(struct pfw_hook *hooks, size_t n, HMODULE self)
             return false;
         }
         *hooks[i].real = real;
-        struct target *t = &targets[ntargets++];
-        t->naddr = 0;
-        t->hook = hooks[i].hook;
+        struct target *t = new_target(hooks[i].hook);
         add_alias(t, real);
         if (kernelbase)
             add_alias(t, (void *)GetProcAddress(kernelbase, hooks[i].name));
     }
     pfw_hooks_patch_all();
+    return true;
+}
+
+/* Wine 8's x86-64 ntdll system-call stub, 32 bytes, position independent
+ * (the absolute addresses are in the shared user page, the jumps are
+ * relative inside the stub):
+ *   mov r10, rcx; mov eax, NR; test byte [0x7ffe0308], 1; jnz +3;
+ *   syscall; ret; jmp +1; ret; call [0x7ffe1000]; ret
+ * Bytes 4..7 are the system-call number: read, never assumed. */
+#define STUB_LEN 32
+static const unsigned char stub_shape[STUB_LEN] = {
+    0x4c, 0x8b, 0xd1, 0xb8, 0, 0, 0, 0, 0xf6, 0x04, 0x25, 0x08, 0x03, 0xfe, 0x7f, 0x01,
+    0x75, 0x03, 0x0f, 0x05, 0xc3, 0xeb, 0x01, 0xc3, 0xff, 0x14, 0x25, 0x00, 0x10, 0xfe,
+    0x7f, 0xc3,
+};
+
+static bool stub_has_shape(const unsigned char *code)
+{
+    for (int i = 0; i < STUB_LEN; i++)
+        if ((i < 4 || i > 7) && code[i] != stub_shape[i])
+            return false;
+    return true;
+}
+
+bool pfw_hooks_inline_stub(const wchar_t *module, const char *name, void *hook, void **real,
+                           char *why, size_t cap)
+{
+    HMODULE home = GetModuleHandleW(module);
+    unsigned char *code = home ? (unsigned char *)(void *)GetProcAddress(home, name) : NULL;
+    *real = code;
+    if (!code) {
+        snprintf(why, cap, "%ls!%s is not exported", module, name);
+        return false;
+    }
+    struct target *t = new_target(hook);
+    if (!t) {
+        snprintf(why, cap, "the hook table is full");
+        return false;
+    }
+    add_alias(t, code);  /* GetProcAddress and import tables: the hook, whatever happens */
+    if (!stub_has_shape(code)) {
+        char bytes[3 * STUB_LEN + 1] = "";
+        for (int i = 0; i < STUB_LEN; i++)
+            snprintf(bytes + 3 * i, 4, "%02x%s", code[i], i + 1 < STUB_LEN ? " " : "");
+        snprintf(why, cap, "%ls!%s is not the expected system-call stub (bytes %s)", module,
+                 name, bytes);
+        return false;
+    }
+    unsigned char *tramp = VirtualAlloc(NULL, STUB_LEN, MEM_COMMIT | MEM_RESERVE,
+                                        PAGE_READWRITE);
+    if (!tramp) {
+        snprintf(why, cap, "no memory for the trampoline of %s (error %lu)", name,
+                 GetLastError());
+        return false;
+    }
+    memcpy(tramp, code, STUB_LEN);
+    DWORD old;
+    if (!VirtualProtect(tramp, STUB_LEN, PAGE_EXECUTE_READ, &old)) {
+        snprintf(why, cap, "cannot make the trampoline of %s executable (error %lu)", name,
+                 GetLastError());
+        VirtualFree(tramp, 0, MEM_RELEASE);
+        return false;
+    }
+    FlushInstructionCache(GetCurrentProcess(), tramp, STUB_LEN);
+
+    /* mov rax, imm64; jmp rax: 12 bytes, inside the 32 of the stub. */
+    unsigned char jump[12] = {0x48, 0xb8};
+    uint64_t to = (uint64_t)(uintptr_t)hook;
+    memcpy(jump + 2, &to, sizeof to);
+    jump[10] = 0xff;
+    jump[11] = 0xe0;
+    if (!VirtualProtect(code, sizeof jump, PAGE_EXECUTE_READWRITE, &old)) {
+        snprintf(why, cap, "cannot write to %ls!%s (error %lu)", module, name, GetLastError());
+        VirtualFree(tramp, 0, MEM_RELEASE);
+        return false;
+    }
+    *real = tramp;  /* before the jump exists: a caller racing in finds the trampoline */
+    memcpy(code, jump, sizeof jump);
+    VirtualProtect(code, sizeof jump, old, &old);
+    FlushInstructionCache(GetCurrentProcess(), code, sizeof jump);
     return true;
 }

@@ -35,4 +35,19 @@ void pfw_hooks_patch_all(void);
 /* The hook for a real function address, or NULL. */
 void *pfw_hooks_lookup(const void *addr);
 
+/* Inline hook of an ntdll system-call stub, so that every caller goes
+ * through `hook`, the system's own DLLs included (kernelbase's
+ * CreateNamedPipeW calls ntdll's export directly). The export must have the
+ * position-independent shape of Wine's x86-64 stubs (see hooks.c); its 32
+ * bytes are copied into executable memory as the trampoline (*real) and the
+ * export's start becomes `mov rax, hook; jmp rax`. GetProcAddress and
+ * import tables resolve the export to `hook` as well.
+ *
+ * If the export has any other shape nothing is patched: *real is the export
+ * itself (callers that resolve it through GetProcAddress or an import table
+ * still reach the hook), `why` says what was found, and the result is false.
+ * Call once, from pfw_hooks_install's thread, after it. */
+bool pfw_hooks_inline_stub(const wchar_t *module, const char *name, void *hook, void **real,
+                           char *why, size_t cap);
+
 #endif

@@ -77,6 +77,16 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
                      "pipefault cannot judge this server", how ? how : "?");
         return;
     }
+    if (!strcmp(name, "hook_missing")) {
+        /* The agent could not hook a function every pipe create passes
+         * through: what it then misses cannot be told from what is not. */
+        const char *fn = pf_json_str(ev, "function"), *why = pf_json_str(ev, "why");
+        if (!wr->run->error[0])
+            snprintf(wr->run->error, sizeof wr->run->error,
+                     "pipefault could not hook %s in the server (%.200s): pipes created "
+                     "through it from inside system DLLs would not be seen; pipefault "
+                     "cannot judge this server", fn ? fn : "?", why ? why : "?");
+    }
     int64_t t = to_trace(wr, c, pf_json_int(ev, "qpc_ns", 0));
     json_object *f = json_object_new_object();
     json_object_object_foreach(ev, key, val) {
