@@ -21,7 +21,9 @@
 #include "limits.h"
 #include "../plan.h"
 #include "../run.h"
+#include "../util.h"
 #include "accounts.h"
+#include "attack.h"
 #include "client.h"
 #include "observer.h"
 #include "perms.h"
@@ -49,6 +51,8 @@ struct linux_run {
     struct pf_holds *holds;  /* the clients' holds */
     bool told_accepting;     /* what the clients were last told */
     int64_t server_start_ns;
+    struct pf_attack attack;  /* the scenario's attackers (docs/attackers.md) */
+    int baseline;             /* instances already there when the server started */
 };
 
 /* Linux scenarios create real accounts and run clients as them. */
@@ -136,7 +140,8 @@ static int setup(struct linux_run *lr)
         return -2;
     }
     if (lr->plan.endpoint_dir[0])
-        chmod(lr->plan.endpoint_dir, 0755);
+        chmod(lr->plan.endpoint_dir, sc->endpoint.dir_mode > 0 ?
+                                     (mode_t)sc->endpoint.dir_mode : 0755);
     if (pf_observer_open(&lr->obs, &run->trace, lr->plan.endpoint, sc->endpoint.kind, err,
                          sizeof err) < 0) {
         snprintf(run->error, sizeof run->error, "%s", err);
@@ -209,6 +214,8 @@ static int start_server(struct linux_run *lr)
         .ctx = &lr->obs,
         .observe = pf_observer_on_syscall,
         .proceed = pf_observer_on_proceed,
+        .held = pf_attack_held,
+        .held_ctx = &lr->attack,
     };
     lr->sup = pf_supervisor_start(lr->server.sup_sock, lr->sc, run->seed, &run->trace, &hooks);
     if (!lr->sup) {
@@ -321,6 +328,25 @@ static void tell_accepting(struct linux_run *lr)
         }
 }
 
+/* Who served an attempt, from the peer pid its client read (FIFO: no
+ * such evidence, so unknown); a refused attempt was served by nobody. */
+static void add_served_by(struct linux_run *lr, json_object *attempt)
+{
+    const char *outcome = pf_json_str(attempt, "outcome");
+    char buf[64];
+    const char *who = NULL;
+    if (outcome && !strcmp(outcome, "ok"))
+        who = pf_attack_served_by(&lr->attack, lr->server.pid,
+                                  (pid_t)pf_json_int(attempt, "peer_pid", 0), buf, sizeof buf);
+    json_object_object_add(attempt, "served_by", who ? json_object_new_string(who) : NULL);
+}
+
+/* An attacker did something a hold may wait for (an in-gap squat). */
+static void attacker_event(void *ctx, const char *account, const char *event, int64_t t)
+{
+    notify_event(ctx, account, event, t);
+}
+
 static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *line)
 {
     json_object *o = json_tokener_parse(line);
@@ -380,6 +406,8 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
         json_object_put(o);
         return;
     }
+    if (!strcmp(ev, "attempt"))
+        add_served_by(lr, o);
     json_object_object_get_ex(o, "t", &jt);
     int64_t t = jt ? json_object_get_int64(jt) : -1;
     char evname[32];
@@ -452,7 +480,7 @@ static int64_t next_deadline(const struct linux_run *lr)
 /* One turn of the loop: wait for anything, handle it. */
 static void turn(struct linux_run *lr, int max_ms)
 {
-    struct pollfd pfd[3 + 2 * PF_MAX_CLIENT_PROCS];
+    struct pollfd pfd[3 + 2 * PF_MAX_CLIENT_PROCS + PF_MAX_ACCOUNTS];
     int n = 0;
     int sup_i = -1, ino_i = -1, srv_i = -1;
     if (lr->sup) {
@@ -473,6 +501,8 @@ static void turn(struct linux_run *lr, int max_ms)
         pfd[n++] = (struct pollfd){.fd = cp->eof ? -1 : cp->report_fd, .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = cp->exited ? -1 : cp->pidfd, .events = POLLIN};
     }
+    int at0 = n;
+    n += pf_attack_pollfds(&lr->attack, pfd + n, PF_MAX_ACCOUNTS);
     int64_t wait_ns = next_deadline(lr) - pf_clock_ns();
     int timeout = wait_ns <= 0 ? 0 : (int)((wait_ns + 999999) / 1000000);
     if (max_ms >= 0 && timeout > max_ms)
@@ -487,6 +517,7 @@ static void turn(struct linux_run *lr, int max_ms)
             pf_supervisor_dispatch(lr->sup);
         if (srv_i >= 0 && pfd[srv_i].revents)
             pf_server_reap(&lr->server);
+        pf_attack_handle(&lr->attack, pfd + at0, n - at0);
         for (size_t i = 0; i < lr->nclients; i++) {
             struct pf_client_proc *cp = &lr->clients[i];
             if (pfd[cl0 + 2 * (int)i].revents)
@@ -518,6 +549,17 @@ static void describe_exit(char *out, size_t n, int status)
         snprintf(out, n, "exited with status %d", WEXITSTATUS(status));
 }
 
+/* Without attackers: once the endpoint exists. With them, an instance the
+ * attacker made does not count: once the server made one, started
+ * accepting, gave up (exited) or had server.ready_timeout to do so. */
+static bool clients_may_start(struct linux_run *lr)
+{
+    if (!pf_attack_any(&lr->attack))
+        return lr->obs.n > 0;
+    return lr->obs.n > lr->baseline || endpoint_accepting(&lr->obs) || lr->server.exited ||
+           pf_clock_ns() >= lr->server_start_ns + lr->sc->server.ready_timeout_ns;
+}
+
 /* Runs until the clients are done, the server dies, time runs out or the
  * user interrupts. Returns the reason. */
 static const char *main_loop(struct linux_run *lr)
@@ -530,7 +572,7 @@ static const char *main_loop(struct linux_run *lr)
             return "error";
         /* Clients begin once the server has created its endpoint: their
          * schedule (start, interval) counts from that moment. */
-        if (!lr->clients_started && lr->obs.n > 0) {
+        if (!lr->clients_started && clients_may_start(lr)) {
             lr->clients_started = true;
             if (start_clients(lr) < 0)
                 return "error";
@@ -545,14 +587,25 @@ static const char *main_loop(struct linux_run *lr)
         }
         if (lr->clients_started && clients_done(lr))
             return "clients-done";
-        if (lr->server.exited) {
+        char attack_err[256] = "";
+        int64_t due = pf_attack_tick(&lr->attack, lr->server_start_ns, now, attack_err,
+                                     sizeof attack_err);
+        if (due == -2) {
+            snprintf(run->error, sizeof run->error, "%s", attack_err);
+            lr->harness_error = true;
+            return "error";
+        }
+        /* With attackers, a server that gave up the name is judged, not an
+         * error: the clients run against whoever holds it. */
+        if (lr->server.exited && !pf_attack_any(&lr->attack)) {
             char how[128];
             describe_exit(how, sizeof how, lr->server.status);
             snprintf(run->error, sizeof run->error,
                      "the server %s before the clients finished", how);
             return "server-exited";
         }
-        if (lr->obs.n == 0 && now >= lr->server_start_ns + lr->sc->server.ready_timeout_ns) {
+        if (lr->obs.n == 0 && !lr->clients_started &&
+            now >= lr->server_start_ns + lr->sc->server.ready_timeout_ns) {
             snprintf(run->error, sizeof run->error,
                      "the endpoint %s never appeared within %.1f s (server.ready_timeout)",
                      lr->obs.path, (double)lr->sc->server.ready_timeout_ns / 1e9);
@@ -565,7 +618,7 @@ static const char *main_loop(struct linux_run *lr)
                     lr->obs.n == 1 ? "" : "s", lr->attempts, lr->attempts == 1 ? "" : "s");
             lr->next_progress_ns = now + PROGRESS_EVERY_NS;
         }
-        turn(lr, -1);
+        turn(lr, due >= 0 ? (int)((due - now + 999999) / 1000000) : -1);
     }
 }
 
@@ -625,9 +678,18 @@ static enum pf_run_status linux_run(struct pf_run *run)
     lr->server.pidfd = -1;
     lr->obs.ifd = -1;
     lr->holds = pf_holds_new();
+    pf_attack_init(&lr->attack, lr->sc, &lr->accounts, &run->trace, lr->plan.endpoint,
+                   attacker_event, lr);
     int rc = setup(lr);
-    if (rc == 0)
+    if (rc == 0 && pf_attack_any(&lr->attack) &&
+        pf_attack_before_server(&lr->attack, lr->plan.argv, run->workdir, run->outdir,
+                                run->error, sizeof run->error) < 0)
+        rc = -2;
+    if (rc == 0) {
+        pf_observer_drain(&lr->obs, false);
+        lr->baseline = lr->obs.n;
         rc = start_server(lr);
+    }
     const char *reason = "error";
     lr->next_progress_ns = pf_clock_ns() + PROGRESS_EVERY_NS;
     if (rc == 0) {
@@ -636,6 +698,7 @@ static enum pf_run_status linux_run(struct pf_run *run)
             rc = pf_interrupted || lr->harness_error ? -2 : -1;
     }
     stop_all(lr);
+    pf_attack_stop(&lr->attack);
     if (!strcmp(reason, "interrupted"))
         snprintf(run->error, sizeof run->error, "interrupted");
     json_object *f = json_object_new_object();
