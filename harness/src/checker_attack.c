@@ -162,13 +162,17 @@ static void judge_owns(struct pf_model *m, json_object *trace, struct pf_attack_
                  "server made", server);
 }
 
-/* The server's instances at the endpoint born after `t` (not attackers'). */
+/* The server's instances at the endpoint born after `t` (not attackers').
+ * An abstract instance is recorded at the server's bind, before the kernel
+ * decides (EADDRINUSE while the attacker holds the name): it counts only
+ * once it accepted, which a refused bind never does. */
 static const struct pf_inst *taken_after(struct pf_model *m, const struct squat *s, size_t ns,
                                          int64_t t)
 {
     for (size_t i = 0; i < m->ninst; i++) {
         const struct pf_inst *in = &m->inst[i];
-        if (in->foreign || in->born < t)
+        if (in->foreign || in->born < t ||
+            (m->sc->endpoint.kind == PF_EP_ABSTRACT && in->accepting < 0))
             continue;
         if (!maker(s, ns, pf_json_str(in->birth_ev, "key")))
             return in;
