@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT, Run, leftovers
+from test_report import browser  # noqa: F401 (the fixture)
 
 SUITE = os.path.join(ROOT, "scenarios", "attack-posix")
 
@@ -293,3 +294,19 @@ def test_check_refuses_impossible_attackers(pipefault, tmp_path, text, where):
     proc = subprocess.run([pipefault, "check", str(f)], capture_output=True, text=True)
     assert proc.returncode == 2, proc.stderr
     assert f"{f}{where or ':4:53:'}" in proc.stderr, proc.stderr
+
+
+def test_report_colours_attempts_served_by_an_attacker(suite_run, browser):
+    from test_report import load, section, wait_for
+    load(browser, os.path.join(suite_run.outdir, "index.html"),
+         "#scenario-attack-unlink-rebind-in-gap")
+    count = "return arguments[0].querySelectorAll('svg .pf-attempt[fill=\"#e64980\"]').length"
+    sec = section(browser, "attack-unlink-rebind-in-gap")
+    served = sum(1 for a in suite_run.trace("attack-unlink-rebind-in-gap")
+                 if a["ev"] == "attempt" and a["served_by"] == "attacker:mallory")
+    assert wait_for(browser, count, sec) == served
+    load(browser, os.path.join(suite_run.outdir, "index.html"),
+         "#scenario-attack-private-dir-in-gap")
+    sec = section(browser, "attack-private-dir-in-gap")
+    wait_for(browser, "return arguments[0].querySelectorAll('svg .pf-attempt').length", sec)
+    assert browser.execute_script(count, sec) == 0
