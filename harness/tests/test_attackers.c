@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checker.h"
 #include "scenario.h"
 #include "check_run.h"
 
@@ -206,6 +207,129 @@ START_TEST(refused_with_position)
 }
 END_TEST
 
+/* ---- judging ----------------------------------------------------------- */
+
+static const char *const PLATFORM =
+    "{\"t\":0,\"ev\":\"platform\",\"src\":\"harness\",\"os\":\"linux\","
+    "\"single_account\":false,\"umask\":\"0022\",\"intended\":{\"mode\":\"0666\",\"uid\":0},"
+    "\"default\":{\"mode\":\"0755\",\"uid\":0,\"gid\":0,\"acl_named\":[]}}";
+#define BIRTH(id, t, key) "{\"t\":" #t ",\"ev\":\"instance_birth\",\"src\":\"observer\"," \
+    "\"id\":" #id ",\"endpoint\":\"/x/ep/s\",\"key\":\"" key "\",\"evidence\":\"stat\"," \
+    "\"perm\":{\"mode\":\"0666\",\"uid\":0,\"gid\":0,\"acl_named\":[]}}"
+#define SQUAT(t, outcome, key) "{\"t\":" #t ",\"ev\":\"squat\",\"src\":\"attacker\"," \
+    "\"account\":\"mallory\",\"action\":\"squat\",\"when\":\"before-server\",\"pid\":9," \
+    "\"outcome\":\"" outcome "\",\"errno\":0,\"key\":" key "}"
+#define ATTEMPT(t, outcome, key, by) "{\"t\":" #t ",\"t_end\":" #t ",\"ev\":\"attempt\"," \
+    "\"src\":\"client\",\"client\":\"alice#1\",\"account\":\"alice\",\"pid\":7," \
+    "\"op\":\"connect\",\"outcome\":\"" outcome "\",\"injected\":false,\"peer_key\":" key "," \
+    "\"peer_pid\":9,\"served_by\":" by "}"
+
+/* Judges one expectation on trace lines; returns its status and reason. */
+static void judge(enum pf_expect e, enum pf_endpoint_kind kind, const char *const lines[],
+                  char *status, char *reason)
+{
+    struct pf_account accounts[2] = {{.name = "alice", .allowed = true}, {.name = "mallory"}};
+    struct pf_attacker attacker = {.account = "mallory", .gap_rule = -1};
+    struct pf_scenario sc;
+    memset(&sc, 0, sizeof sc);
+    sc.name = "t";
+    sc.file = "t.yaml";
+    sc.accounts = accounts;
+    sc.naccounts = 2;
+    sc.attackers = &attacker;
+    sc.nattackers = 1;
+    sc.endpoint.kind = kind;
+    sc.expect[e] = true;
+    json_object *trace = json_object_new_array();
+    for (size_t i = 0; lines[i]; i++) {
+        json_object *o = json_tokener_parse(lines[i]);
+        ck_assert_msg(o != NULL, "bad line %zu: %s", i, lines[i]);
+        json_object_array_add(trace, o);
+    }
+    json_object *res = pf_check(&sc, trace), *exps, *x, *v;
+    ck_assert(json_object_object_get_ex(res, "expectations", &exps));
+    x = json_object_array_get_idx(exps, 0);
+    ck_assert(json_object_object_get_ex(x, "status", &v));
+    strcpy(status, json_object_get_string(v));
+    ck_assert(json_object_object_get_ex(x, "reason", &v));
+    snprintf(reason, 1024, "%s", json_object_get_string(v));
+    json_object_put(res);
+    json_object_put(trace);
+}
+
+START_TEST(reach_vacuous_without_admitted_attempts)
+{
+    char st[32], why[1024];
+    const char *const lines[] = {PLATFORM, BIRTH(1, 10, "1:2"),
+                                 ATTEMPT(20, "ECONNREFUSED", "null", "null"), NULL};
+    judge(PF_EXPECT_CLIENTS_REACH_SERVER_ONLY, PF_EP_UNIX, lines, st, why);
+    ck_assert_str_eq(st, "vacuous");
+    ck_assert_msg(strstr(why, "no client attempt was admitted"), "%s", why);
+}
+END_TEST
+
+START_TEST(reach_fails_on_attacker_held_on_server_vacuous_on_unknown)
+{
+    char st[32], why[1024];
+    const char *const bad[] = {PLATFORM, BIRTH(1, 10, "1:2"),
+                               ATTEMPT(20, "ok", "\"1:2\"", "\"server\""),
+                               ATTEMPT(30, "ok", "null", "\"attacker:mallory\""), NULL};
+    judge(PF_EXPECT_CLIENTS_REACH_SERVER_ONLY, PF_EP_UNIX, bad, st, why);
+    ck_assert_str_eq(st, "failed");
+    ck_assert_msg(strstr(why, "served by attacker:mallory (pid 9)"), "%s", why);
+    const char *const good[] = {PLATFORM, BIRTH(1, 10, "1:2"),
+                                ATTEMPT(20, "ok", "\"1:2\"", "\"server\""), NULL};
+    judge(PF_EXPECT_CLIENTS_REACH_SERVER_ONLY, PF_EP_UNIX, good, st, why);
+    ck_assert_str_eq(st, "held");
+    const char *const fifo[] = {PLATFORM, BIRTH(1, 10, "1:2"),
+                                ATTEMPT(20, "ok", "\"1:2\"", "\"unknown\""), NULL};
+    judge(PF_EXPECT_CLIENTS_REACH_SERVER_ONLY, PF_EP_FIFO, fifo, st, why);
+    ck_assert_str_eq(st, "vacuous");
+    ck_assert_msg(strstr(why, "a FIFO has none"), "%s", why);
+}
+END_TEST
+
+START_TEST(owns_by_inode_the_attacker_made)
+{
+    char st[32], why[1024];
+    const char *const bad[] = {PLATFORM, SQUAT(5, "ok", "\"1:9\""), BIRTH(1, 6, "1:9"),
+                               ATTEMPT(20, "ok", "\"1:9\"", "\"unknown\""), NULL};
+    judge(PF_EXPECT_SERVER_OWNS_ENDPOINT, PF_EP_UNIX, bad, st, why);
+    ck_assert_str_eq(st, "failed");
+    ck_assert_msg(strstr(why, "reached inode 1:9, made by attacker mallory"), "%s", why);
+    const char *const good[] = {PLATFORM, SQUAT(5, "ok", "\"1:9\""), BIRTH(1, 6, "1:9"),
+                                BIRTH(2, 8, "1:3"),
+                                ATTEMPT(20, "ok", "\"1:3\"", "\"server\""), NULL};
+    judge(PF_EXPECT_SERVER_OWNS_ENDPOINT, PF_EP_UNIX, good, st, why);
+    ck_assert_str_eq(st, "held");
+    const char *const none[] = {PLATFORM, BIRTH(1, 6, "1:3"),
+                                ATTEMPT(20, "ok", "null", "\"unknown\""), NULL};
+    judge(PF_EXPECT_SERVER_OWNS_ENDPOINT, PF_EP_UNIX, none, st, why);
+    ck_assert_str_eq(st, "vacuous");
+}
+END_TEST
+
+START_TEST(refuses_judged_only_when_the_name_was_held)
+{
+    char st[32], why[1024];
+    const char *const refused[] = {PLATFORM, SQUAT(5, "EACCES", "null"), BIRTH(1, 6, "1:3"),
+                                   ATTEMPT(20, "ok", "\"1:3\"", "\"server\""), NULL};
+    judge(PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME, PF_EP_UNIX, refused, st, why);
+    ck_assert_str_eq(st, "vacuous");
+    ck_assert_msg(strstr(why, "mallory could not take the name"), "%s", why);
+    const char *const taken[] = {PLATFORM, SQUAT(5, "ok", "\"1:9\""), BIRTH(1, 6, "1:9"),
+                                 BIRTH(2, 8, "1:3"),
+                                 ATTEMPT(20, "ok", "\"1:3\"", "\"server\""), NULL};
+    judge(PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME, PF_EP_UNIX, taken, st, why);
+    ck_assert_str_eq(st, "failed");
+    ck_assert_msg(strstr(why, "made instance #2"), "%s", why);
+    const char *const left[] = {PLATFORM, SQUAT(5, "ok", "\"1:9\""), BIRTH(1, 6, "1:9"),
+                                ATTEMPT(20, "ok", "\"1:9\"", "\"attacker:mallory\""), NULL};
+    judge(PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME, PF_EP_UNIX, left, st, why);
+    ck_assert_str_eq(st, "held");
+}
+END_TEST
+
 static Suite *attackers_suite(void)
 {
     Suite *s = suite_create("attackers");
@@ -217,6 +341,12 @@ static Suite *attackers_suite(void)
     tcase_add_loop_test(t, refused_with_position, 0,
                         (int)(sizeof refusals / sizeof refusals[0]));
     suite_add_tcase(s, t);
+    TCase *j = tcase_create("judge");
+    tcase_add_test(j, reach_vacuous_without_admitted_attempts);
+    tcase_add_test(j, reach_fails_on_attacker_held_on_server_vacuous_on_unknown);
+    tcase_add_test(j, owns_by_inode_the_attacker_made);
+    tcase_add_test(j, refuses_judged_only_when_the_name_was_held);
+    suite_add_tcase(s, j);
     return s;
 }
 
