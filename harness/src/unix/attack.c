@@ -259,15 +259,15 @@ void pf_attack_held(void *attack, size_t rule)
             pf_squatter_go(&at->sq[i]);
 }
 
-int64_t pf_attack_tick(struct pf_attack *at, int64_t server_start_ns, int64_t now, char *err,
+int64_t pf_attack_tick(struct pf_attack *at, int64_t serving_ns, int64_t now, char *err,
                        size_t errlen)
 {
     int64_t next = -1;
     for (size_t i = 0; i < at->sc->nattackers; i++) {
         const struct pf_attacker *a = &at->sc->attackers[i];
-        if (a->when != PF_ATTACK_AFTER_START || at->started[i] || !server_start_ns)
+        if (a->when != PF_ATTACK_AFTER_START || at->started[i] || !serving_ns)
             continue;
-        int64_t due = pf_ns_add_sat(server_start_ns, a->delay_ns);
+        int64_t due = pf_ns_add_sat(serving_ns, a->delay_ns);
         if (now >= due) {
             if (start_squatter(at, i, false, err, errlen) < 0)
                 return -2;

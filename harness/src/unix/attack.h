@@ -47,9 +47,10 @@ int pf_attack_before_server(struct pf_attack *at, char *const argv[], const char
 /* A hold of fault rule `rule` began: starts the in-gap squat it places. */
 void pf_attack_held(void *attack, size_t rule);
 
-/* Due after-start squats (server started at server_start_ns); returns the
- * next absolute time something is due, or -1. */
-int64_t pf_attack_tick(struct pf_attack *at, int64_t server_start_ns, int64_t now,
+/* Due after-start squats, counted from `serving_ns`: when the server's
+ * endpoint first accepted (or the server's ready time ran out; 0: not yet).
+ * Returns the next absolute time something is due, or -1. */
+int64_t pf_attack_tick(struct pf_attack *at, int64_t serving_ns, int64_t now,
                        char *err, size_t errlen);
 
 /* poll() entries for the attackers' report pipes; then handle them. */

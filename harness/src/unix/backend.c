@@ -53,6 +53,7 @@ struct linux_run {
     int64_t server_start_ns;
     struct pf_attack attack;  /* the scenario's attackers (docs/attackers.md) */
     int baseline;             /* instances already there when the server started */
+    int64_t serving_ns;       /* the server's endpoint first accepted (or it gave up) */
 };
 
 /* Linux scenarios create real accounts and run clients as them. */
@@ -588,7 +589,13 @@ static const char *main_loop(struct linux_run *lr)
         if (lr->clients_started && clients_done(lr))
             return "clients-done";
         char attack_err[256] = "";
-        int64_t due = pf_attack_tick(&lr->attack, lr->server_start_ns, now, attack_err,
+        /* after-start squats count from when the server started serving (or
+         * gave up: its ready time ran out), so a late squatter meets a
+         * server that holds its name, whatever the machine's speed. */
+        if (!lr->serving_ns && (endpoint_accepting(&lr->obs) || lr->server.exited ||
+                                now >= lr->server_start_ns + lr->sc->server.ready_timeout_ns))
+            lr->serving_ns = now;
+        int64_t due = pf_attack_tick(&lr->attack, lr->serving_ns, now, attack_err,
                                      sizeof attack_err);
         if (due == -2) {
             snprintf(run->error, sizeof run->error, "%s", attack_err);
