@@ -90,7 +90,8 @@ static void on_line(struct pf_attack *at, struct pf_squatter *sq, const char *li
     } else if (!strcmp(ev, "squatter_connection")) {
         int64_t uid = pf_json_int(in, "peer_uid", -1);
         const char *acc = uid >= 0 ? account_of_uid(at, (uid_t)uid) : NULL;
-        json_object_object_add(o, "peer_pid", json_object_new_int64(pf_json_int(in, "peer_pid", 0)));
+        json_object_object_add(o, "peer_pid",
+                               json_object_new_int64(pf_json_int(in, "peer_pid", 0)));
         json_object_object_add(o, "peer_uid", json_object_new_int64(uid));
         json_object_object_add(o, "peer_account", acc ? json_object_new_string(acc) : NULL);
         pf_trace_emit(at->trace, "attacker", "squatter_connection", o);
