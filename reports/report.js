@@ -165,8 +165,11 @@
   var COLORS = {
     intended: '#2b9348', default: '#d9480f', other: '#7048e8', unknown: '#98a2ad',
     ok: '#1c7ed6', denied: '#c92a2a', absent: '#adb5bd', err: '#f08c00',
-    fault: '#ae3ec9', hold: '#f59f00', syscall: '#495057'
+    fault: '#ae3ec9', hold: '#f59f00', syscall: '#495057', attacker: '#e64980'
   };
+
+  /* An admitted attempt served by an attacker (served_by "attacker:NAME"). */
+  function servedByAttacker(a) { return typeof a.served_by === 'string' && a.served_by.indexOf('attacker:') === 0; }
 
   /* ---------- the model of one scenario, built from results + trace ---------- */
 
@@ -774,6 +777,7 @@
       [COLORS.denied, 'attempt: denied'],
       [COLORS.absent, 'attempt: refused / no endpoint'],
       [COLORS.err, 'attempt: other error'],
+      [COLORS.attacker, 'attempt: served by an attacker'],
       [COLORS.fault, 'fault injected'],
       [COLORS.hold, 'hold (held \u2192 released)'],
       [COLORS.syscall, 'server syscall']
@@ -924,13 +928,15 @@
         var end = num(a.t_end) !== null && a.t_end > a.t ? a.t_end : a.t;
         if (!visible(a.t, end)) return;
         var oc = outcomeClass(a.outcome);
-        var bad = (oc === 'ok' && allowed === false) || (oc === 'denied' && allowed === true);
+        if (oc === 'ok' && servedByAttacker(a)) oc = 'attacker';
+        var bad = (oc === 'ok' && allowed === false) || (oc === 'denied' && allowed === true) || oc === 'attacker';
         var xa = xOf(a.t), xb = xOf(end);
         var rect = svg('rect', { x: xa - (xb - xa < 3 ? 1.5 : 0), y: r.y + 3, width: Math.max(xb - xa, 3), height: ROW_H - 6,
           fill: COLORS[oc], class: 'pf-attempt' + (bad ? ' pf-violation' : ''), 'data-outcome': str(a.outcome),
           stroke: bad ? '#000' : 'none', 'stroke-width': bad ? 1.5 : 0 });
         addMark(rect, str(a.client) + ' ' + str(a.op) + ' \u2192 ' + str(a.outcome) + ' at ' + fmtDur(a.t) +
-          (num(a.instance) !== null ? ' (instance #' + a.instance + ')' : '') + (bad ? '  VIOLATION' : ''),
+          (num(a.instance) !== null ? ' (instance #' + a.instance + ')' : '') +
+          (a.served_by ? ', served by ' + str(a.served_by) : '') + (bad ? '  VIOLATION' : ''),
           function () { return attemptDetail(m, a, allowed, bad); }, a);
       });
     });
@@ -1059,11 +1065,13 @@
       ['pid', str(a.pid)], ['operation', str(a.op)], ['outcome', str(a.outcome)],
       ['errno', a.errno !== undefined && a.errno !== null ? str(a.errno) : ''],
       ['served', a.served !== undefined ? str(a.served) : ''],
+      ['served by', a.served_by !== undefined ? (a.served_by === null ? 'nobody (refused)' : str(a.served_by)) : ''],
       ['started', fmtT(a.t)], ['ended', fmtT(num(a.t_end))],
       ['took', num(a.t_end) !== null ? fmtDur(a.t_end - a.t) : ''],
       ['instance', a.instance !== undefined && a.instance !== null ? '#' + str(a.instance) +
         (a.attribution ? ' (by ' + str(a.attribution) + ')' : '') : 'unknown (no evidence names the instance)'],
-      ['violation', bad ? (allowed ? 'an allowed account was denied' : 'a not-allowed account got in') : '']
+      ['violation', bad ? (servedByAttacker(a) ? 'served by ' + str(a.served_by) + ', not the server' :
+        allowed ? 'an allowed account was denied' : 'a not-allowed account got in') : '']
     ]));
     append(div, rawBlock(a));
     return div;

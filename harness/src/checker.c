@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checker_attack.h"
 #include "checker_model.h"
 #include "util.h"
 #include "trace_names.h"
@@ -440,9 +441,24 @@ static void held_reason(struct pf_model *m, enum pf_expect which, struct judgeme
     }
 }
 
-static enum status judge(struct pf_model *m, enum pf_expect which, struct judgement *j)
+/* The expectations about attackers (checker_attack.c). */
+static enum status judge_attack(struct pf_model *m, json_object *trace, enum pf_expect which,
+                                struct judgement *j)
+{
+    struct pf_attack_judgement a;
+    pf_judge_attack(m, trace, which, &a);
+    j->failures = a.failures;
+    snprintf(j->detail, sizeof j->detail, "%s", a.failures ? a.detail : a.held);
+    snprintf(j->vacuous, sizeof j->vacuous, "%s", a.vacuous);
+    return a.failures ? ST_FAILED : a.vacuous[0] ? ST_VACUOUS : ST_HELD;
+}
+
+static enum status judge(struct pf_model *m, json_object *trace, enum pf_expect which,
+                         struct judgement *j)
 {
     memset(j, 0, sizeof *j);
+    if (pf_expect_is_attack(which))
+        return judge_attack(m, trace, which, j);
     bool about_accounts = which == PF_EXPECT_ALLOWED_NEVER_DENIED ||
                           which == PF_EXPECT_OTHERS_NEVER_ADMITTED;
     if (about_accounts && m->single_account) {
@@ -730,7 +746,7 @@ json_object *pf_check(const struct pf_scenario *sc, json_object *trace)
         if (!sc->expect[e])
             continue;
         struct judgement j;
-        enum status st = judge(m, (enum pf_expect)e, &j);
+        enum status st = judge(m, trace, (enum pf_expect)e, &j);
         total++;
         failed += st == ST_FAILED;
         unknown += st == ST_UNKNOWN;

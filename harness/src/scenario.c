@@ -43,7 +43,8 @@ static const char *const kind_names[] = {"unix", "fifo", "abstract", "npipe",
                                          NULL};
 static const char *const expect_names[] = {
     "birth_intended", "intended_before_accept", "allowed_never_denied",
-    "others_never_admitted", "no_default_instance", NULL};
+    "others_never_admitted", "no_default_instance", "clients_reach_server_only",
+    "server_owns_endpoint", "server_refuses_squatted_name", NULL};
 static const char *const expect_texts[] = {
     "every instance was born with the intended permissions",
     "every instance had the intended permissions before it accepted a "
@@ -51,6 +52,9 @@ static const char *const expect_texts[] = {
     "no connect by an allowed account was refused for permissions",
     "no connect by a not-allowed account succeeded",
     "no instance ever had the platform's default permissions",
+    "every admitted connection was served by the scenario's server",
+    "every instance a client reached was created by the scenario's server",
+    "the server failed or waited rather than take over or serve a name it did not create",
     NULL};
 
 static const char *const protocol_names[] = {"reply", "connect", "send", NULL};
@@ -408,7 +412,7 @@ static bool check_endpoint_path(struct scn_loader *ld, const yaml_node_t *at,
 static bool load_endpoint(struct scn_loader *ld, const yaml_node_t *root,
                           struct pf_scenario *sc)
 {
-    static const char *const keys[] = {"kind", "path", NULL};
+    static const char *const keys[] = {"kind", "path", "dir_mode", NULL};
     yaml_node_t *m, *kind, *path;
     int k;
     if (!(m = scn_required(ld, root, "endpoint", "the scenario")) ||
@@ -428,7 +432,8 @@ static bool load_endpoint(struct scn_loader *ld, const yaml_node_t *root,
         sc->endpoint.path_mark = scn_mark(path);
     return (path = scn_required(ld, m, "path", "endpoint")) &&
            scn_get_string(ld, path, "path", &sc->endpoint.path) &&
-           check_endpoint_path(ld, path, sc->endpoint.kind, sc->endpoint.path);
+           check_endpoint_path(ld, path, sc->endpoint.kind, sc->endpoint.path) &&
+           scn_load_dir_mode(ld, m, sc);
 }
 
 /* getfacl short form, with scenario names: user:NAME:rw-, group:NAME:r--,
@@ -589,7 +594,7 @@ static bool load_scenario(struct scn_loader *ld, const yaml_node_t *root,
     static const char *const keys[] = {"name", "description", "platform",
                                        "server", "endpoint", "intended",
                                        "groups", "accounts", "clients",
-                                       "expect", "faults", "files", NULL};
+                                       "expect", "faults", "files", "attackers", NULL};
     yaml_node_t *v;
     int platform = PF_PLATFORM_LINUX;
     if (!scn_is_type(root, YAML_MAPPING_NODE))
@@ -608,7 +613,8 @@ static bool load_scenario(struct scn_loader *ld, const yaml_node_t *root,
            load_clients(ld, root, sc) && load_server(ld, root, sc) &&
            load_endpoint(ld, root, sc) && load_intended(ld, root, sc) &&
            load_expect(ld, root, sc) && scn_load_faults(ld, root, sc) &&
-           scn_load_files(ld, root, sc);
+           scn_load_files(ld, root, sc) &&
+           scn_load_attackers(ld, root, sc) && scn_check_attack_expect(ld, root, sc);
 }
 
 /* ---- file ------------------------------------------------------------ */
@@ -906,5 +912,8 @@ void pf_scenario_free(struct pf_scenario *sc)
         free(sc->faults[i].target);
     }
     free(sc->faults);
+    for (size_t i = 0; sc->attackers && i < sc->nattackers; i++)
+        free(sc->attackers[i].account);
+    free(sc->attackers);
     free(sc);
 }

@@ -21,6 +21,9 @@ enum pf_expect {
     PF_EXPECT_ALLOWED_NEVER_DENIED,
     PF_EXPECT_OTHERS_NEVER_ADMITTED,
     PF_EXPECT_NO_DEFAULT_INSTANCE,
+    PF_EXPECT_CLIENTS_REACH_SERVER_ONLY,   /* attackers (docs/attackers.md) */
+    PF_EXPECT_SERVER_OWNS_ENDPOINT,
+    PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME,
     PF_EXPECT__COUNT
 };
 
@@ -139,6 +142,20 @@ struct pf_endpoint {
     struct pf_mark kind_mark, path_mark;
     enum pf_endpoint_kind kind;
     char *path;        /* unix/fifo: relative path; abstract/npipe: the name */
+    int dir_mode;      /* unix/fifo: the endpoint directory's mode; -1: 0755 */
+};
+
+/* Another account that goes for the endpoint (docs/attackers.md). */
+enum pf_attack_action { PF_ATTACK_SQUAT, PF_ATTACK_RUN_SERVER };
+enum pf_attack_when { PF_ATTACK_BEFORE_SERVER, PF_ATTACK_IN_GAP, PF_ATTACK_AFTER_START };
+
+struct pf_attacker {
+    struct pf_mark mark;
+    char *account;             /* a declared account */
+    enum pf_attack_action action;
+    enum pf_attack_when when;
+    int64_t delay_ns;          /* after-start: DELAY */
+    long gap_rule;             /* in-gap: index of the hold fault placing it, -1 */
 };
 
 struct pf_scenario {
@@ -161,6 +178,8 @@ struct pf_scenario {
     size_t nfaults;
     struct pf_file *files;
     size_t nfiles;
+    struct pf_attacker *attackers;
+    size_t nattackers;
 };
 
 /* Error from loading: "file:line:col: message". */
@@ -181,6 +200,11 @@ const char *pf_fault_op_name(enum pf_fault_op op);
 const char *pf_fault_phase_name(enum pf_fault_phase p);
 const char *pf_fault_action_name(enum pf_fault_action a);
 const char *pf_client_protocol_name(enum pf_client_protocol p);
+const char *pf_attack_action_name(enum pf_attack_action a);
+const char *pf_attack_when_name(enum pf_attack_when w);
+/* The hold event a squatter gives when it has made (or failed to make) its
+ * endpoint: what an in-gap hold waits for. */
+#define PF_SQUAT_EVENT "squatted"
 
 /* For load-time checks outside the loader (backends' `check`): writes
  * "file:line:col: message" at a mark of sc and returns -1. */

@@ -117,4 +117,14 @@ void scn_free_server_identity(struct pf_scenario *sc);
 bool scn_load_faults(struct scn_loader *ld, const yaml_node_t *root,
                      struct pf_scenario *sc);
 
+/* The `attackers:` section and endpoint.dir_mode (scenario_attackers.c);
+ * attackers run after faults (an in-gap squat adds its own hold). */
+bool scn_load_attackers(struct scn_loader *ld, const yaml_node_t *root,
+                        struct pf_scenario *sc);
+bool scn_load_dir_mode(struct scn_loader *ld, const yaml_node_t *endpoint,
+                       struct pf_scenario *sc);
+/* Expectations that need an attacker; checked once attackers are read. */
+bool scn_check_attack_expect(struct scn_loader *ld, const yaml_node_t *root,
+                             const struct pf_scenario *sc);
+
 #endif

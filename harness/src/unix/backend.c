@@ -23,8 +23,10 @@
 #include "limits.h"
 #include "../plan.h"
 #include "../run.h"
+#include "../util.h"
 #include "accounts.h"
 #include "capture.h"
+#include "attack.h"
 #include "client.h"
 #include "contain.h"
 #include "observer.h"
@@ -63,6 +65,9 @@ struct linux_run {
     bool daemon_checked;     /* the main process's exit was looked at */
     pid_t daemon_pid;        /* the main process exited 0, this one goes on */
     int daemon_pidfd;        /* -1 once it is gone */
+    struct pf_attack attack;  /* the scenario's attackers (docs/attackers.md) */
+    int baseline;             /* instances already there when the server started */
+    int64_t serving_ns;       /* the server's endpoint first accepted (or it gave up) */
 };
 
 /* Scenarios of one run get distinct cgroup names. */
@@ -162,7 +167,8 @@ static int setup(struct linux_run *lr)
         return -2;
     }
     if (lr->plan.endpoint_dir[0])
-        chmod(lr->plan.endpoint_dir, 0755);
+        chmod(lr->plan.endpoint_dir, sc->endpoint.dir_mode > 0 ?
+                                     (mode_t)sc->endpoint.dir_mode : 0755);
     /* The server's user must be able to work in the run directory and
      * create its endpoint; its files are there before it starts. */
     if (pf_server_who_resolve(&lr->who, run, &lr->plan, &lr->accounts, err, sizeof err) < 0) {
@@ -284,6 +290,8 @@ static int start_server(struct linux_run *lr)
         .ctx = &lr->obs,
         .observe = pf_observer_on_syscall,
         .proceed = pf_observer_on_proceed,
+        .held = pf_attack_held,
+        .held_ctx = &lr->attack,
     };
     lr->sup = pf_supervisor_start(lr->server.sup_sock, lr->sc, run->seed, &run->trace, &hooks);
     if (!lr->sup) {
@@ -415,6 +423,25 @@ static void tell_accepting(struct linux_run *lr)
         }
 }
 
+/* Who served an attempt, from the peer pid its client read (FIFO: no
+ * such evidence, so unknown); a refused attempt was served by nobody. */
+static void add_served_by(struct linux_run *lr, json_object *attempt)
+{
+    const char *outcome = pf_json_str(attempt, "outcome");
+    char buf[64];
+    const char *who = NULL;
+    if (outcome && !strcmp(outcome, "ok"))
+        who = pf_attack_served_by(&lr->attack, lr->server.pid,
+                                  (pid_t)pf_json_int(attempt, "peer_pid", 0), buf, sizeof buf);
+    json_object_object_add(attempt, "served_by", who ? json_object_new_string(who) : NULL);
+}
+
+/* An attacker did something a hold may wait for (an in-gap squat). */
+static void attacker_event(void *ctx, const char *account, const char *event, int64_t t)
+{
+    notify_event(ctx, account, event, t);
+}
+
 static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *line)
 {
     json_object *o = json_tokener_parse(line);
@@ -474,6 +501,8 @@ static void client_line(struct linux_run *lr, struct pf_client_proc *cp, char *l
         json_object_put(o);
         return;
     }
+    if (!strcmp(ev, PF_EV_ATTEMPT))
+        add_served_by(lr, o);
     json_object_object_get_ex(o, PF_F_T, &jt);
     int64_t t = jt ? json_object_get_int64(jt) : -1;
     char evname[32];
@@ -578,7 +607,7 @@ static bool follow_daemon(struct linux_run *lr)
 /* One turn of the loop: wait for anything, handle it. */
 static void turn(struct linux_run *lr, int max_ms)
 {
-    struct pollfd pfd[6 + 2 * PF_MAX_CLIENT_PROCS];
+    struct pollfd pfd[6 + 2 * PF_MAX_CLIENT_PROCS + PF_MAX_ACCOUNTS];
     int n = 0;
     int sup_i = -1, ino_i = -1, srv_i = -1, out_i = -1, err_i = -1, dmn_i = -1;
     if (lr->sup) {
@@ -611,6 +640,8 @@ static void turn(struct linux_run *lr, int max_ms)
         pfd[n++] = (struct pollfd){.fd = cp->eof ? -1 : cp->report_fd, .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = cp->exited ? -1 : cp->pidfd, .events = POLLIN};
     }
+    int at0 = n;
+    n += pf_attack_pollfds(&lr->attack, pfd + n, PF_MAX_ACCOUNTS);
     int64_t wait_ns = next_deadline(lr) - pf_clock_ns();
     int timeout = wait_ns <= 0 ? 0 : (int)((wait_ns + 999999) / 1000000);
     if (max_ms >= 0 && timeout > max_ms)
@@ -631,6 +662,7 @@ static void turn(struct linux_run *lr, int max_ms)
             pf_capture_read(&lr->err);
         if (dmn_i >= 0 && pfd[dmn_i].revents)
             follow_daemon(lr);
+        pf_attack_handle(&lr->attack, pfd + at0, n - at0);
         for (size_t i = 0; i < lr->nclients; i++) {
             struct pf_client_proc *cp = &lr->clients[i];
             if (pfd[cl0 + 2 * (int)i].revents)
@@ -662,6 +694,17 @@ static void describe_exit(char *out, size_t n, int status)
         snprintf(out, n, "exited with status %d", WEXITSTATUS(status));
 }
 
+/* Without attackers: once the endpoint exists. With them, an instance the
+ * attacker made does not count: once the server made one, started
+ * accepting, gave up (exited) or had server.ready_timeout to do so. */
+static bool clients_may_start(struct linux_run *lr)
+{
+    if (!pf_attack_any(&lr->attack))
+        return lr->obs.n > 0;
+    return lr->obs.n > lr->baseline || endpoint_accepting(&lr->obs) || lr->server.exited ||
+           pf_clock_ns() >= lr->server_start_ns + lr->sc->server.ready_timeout_ns;
+}
+
 /* Runs until the clients are done, the server dies, time runs out or the
  * user interrupts. Returns the reason. */
 static const char *main_loop(struct linux_run *lr)
@@ -674,7 +717,7 @@ static const char *main_loop(struct linux_run *lr)
             return "error";
         /* Clients begin once the server has created its endpoint: their
          * schedule (start, interval) counts from that moment. */
-        if (!lr->clients_started && lr->obs.n > 0) {
+        if (!lr->clients_started && clients_may_start(lr)) {
             lr->clients_started = true;
             if (start_clients(lr) < 0)
                 return "error";
@@ -689,6 +732,20 @@ static const char *main_loop(struct linux_run *lr)
         }
         if (lr->clients_started && clients_done(lr))
             return "clients-done";
+        char attack_err[256] = "";
+        /* after-start squats count from when the server started serving (or
+         * gave up: its ready time ran out), so a late squatter meets a
+         * server that holds its name, whatever the machine's speed. */
+        if (!lr->serving_ns && (endpoint_accepting(&lr->obs) || lr->server.exited ||
+                                now >= lr->server_start_ns + lr->sc->server.ready_timeout_ns))
+            lr->serving_ns = now;
+        int64_t due = pf_attack_tick(&lr->attack, lr->serving_ns, now, attack_err,
+                                     sizeof attack_err);
+        if (due == -2) {
+            snprintf(run->error, sizeof run->error, "%s", attack_err);
+            lr->harness_error = true;
+            return "error";
+        }
         /* A main process that exits 0 while what it started goes on has
          * daemonized: follow the daemon. */
         if (lr->server.exited && !lr->daemon_checked) {
@@ -703,14 +760,17 @@ static const char *main_loop(struct linux_run *lr)
                      (long)lr->daemon_pid);
             return "server-exited";
         }
-        if (lr->server.exited && !lr->daemon_pid) {
+        /* With attackers, a server that gave up the name is judged, not an
+         * error: the clients run against whoever holds it. */
+        if (lr->server.exited && !lr->daemon_pid && !pf_attack_any(&lr->attack)) {
             char how[128];
             describe_exit(how, sizeof how, lr->server.status);
             snprintf(run->error, sizeof run->error,
                      "the server %s before the clients finished", how);
             return "server-exited";
         }
-        if (lr->obs.n == 0 && now >= lr->server_start_ns + lr->sc->server.ready_timeout_ns) {
+        if (lr->obs.n == 0 && !lr->clients_started &&
+            now >= lr->server_start_ns + lr->sc->server.ready_timeout_ns) {
             snprintf(run->error, sizeof run->error,
                      "the endpoint %s never appeared within %.1f s (server.ready_timeout)",
                      lr->obs.path, (double)lr->sc->server.ready_timeout_ns / 1e9);
@@ -723,7 +783,7 @@ static const char *main_loop(struct linux_run *lr)
                     lr->obs.n == 1 ? "" : "s", lr->attempts, lr->attempts == 1 ? "" : "s");
             lr->next_progress_ns = now + PROGRESS_EVERY_NS;
         }
-        turn(lr, -1);
+        turn(lr, due >= 0 ? (int)((due - now + 999999) / 1000000) : -1);
     }
 }
 
@@ -813,9 +873,18 @@ static enum pf_run_status linux_run(struct pf_run *run)
     lr->daemon_pidfd = -1;
     lr->obs.ifd = -1;
     lr->holds = pf_holds_new();
+    pf_attack_init(&lr->attack, lr->sc, &lr->accounts, &run->trace, lr->plan.endpoint,
+                   attacker_event, lr);
     int rc = setup(lr);
-    if (rc == 0)
+    if (rc == 0 && pf_attack_any(&lr->attack) &&
+        pf_attack_before_server(&lr->attack, lr->plan.argv, run->workdir, run->outdir,
+                                run->error, sizeof run->error) < 0)
+        rc = -2;
+    if (rc == 0) {
+        pf_observer_drain(&lr->obs, false);
+        lr->baseline = lr->obs.n;
         rc = start_server(lr);
+    }
     const char *reason = "error";
     lr->next_progress_ns = pf_clock_ns() + PROGRESS_EVERY_NS;
     if (rc == 0) {
@@ -827,6 +896,7 @@ static enum pf_run_status linux_run(struct pf_run *run)
     pf_server_dirs_release(&lr->who);
     if (lr->harness_error)
         rc = -2;
+    pf_attack_stop(&lr->attack);
     if (!strcmp(reason, "interrupted"))
         snprintf(run->error, sizeof run->error, "interrupted");
     json_object *f = json_object_new_object();

@@ -34,7 +34,7 @@
 #include "../faults.h"
 #include "peer.h"
 
-static int drop_privileges(const struct pf_user *u)
+int pf_drop_privileges(const struct pf_user *u)
 {
     if (setgroups(u->ngroups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
         setresuid(u->uid, u->uid, u->uid) < 0)
@@ -57,8 +57,7 @@ static int drop_privileges(const struct pf_user *u)
     return 0;
 }
 
-/* Closes every descriptor but stdio, `a` and `b`. */
-static int close_inherited(int a, int b)
+int pf_close_inherited(int a, int b)
 {
     int lo = a < b ? a : b, hi = a < b ? b : a;
     unsigned int ranges[3][2] = {{3, (unsigned)lo - 1}, {(unsigned)lo + 1, (unsigned)hi - 1},
@@ -188,6 +187,7 @@ static int tell_outcome(int out, int err)
 struct peer {
     char key[64];
     const char *missing;
+    pid_t pid;          /* SO_PEERCRED: who listened on the socket; 0 unknown */
 };
 
 /* What came back after the connect, as the attempt event's `reply` says:
@@ -318,6 +318,7 @@ static int attempt_once(const struct pf_plan_client *pc, const struct pf_client_
     *served = false;
     peer->key[0] = 0;
     peer->missing = NULL;
+    peer->pid = 0;
     if (env->sc->endpoint.kind == PF_EP_FIFO) {
         int fd = open(env->endpoint, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
         connected_at = now_ns();
@@ -352,6 +353,11 @@ static int attempt_once(const struct pf_plan_client *pc, const struct pf_client_
         return tell_outcome(out, e);
     }
     connected_at = now_ns();
+    /* The process that called listen() on the socket that served us. */
+    struct ucred cred;
+    socklen_t clen = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 && cred.pid > 0)
+        peer->pid = cred.pid;
     if (env->sc->endpoint.kind == PF_EP_ABSTRACT)
         peer->missing = "abstract";   /* no file: nothing to name */
     else if (pf_peer_socket_key(fd, peer->key, sizeof peer->key, &peer->missing) < 0)
@@ -463,12 +469,12 @@ static int client_faults(const struct pf_plan_client *pc, const struct pf_client
 static void client_main(const struct pf_plan_client *pc, const struct pf_user *u,
                         const struct pf_client_env *env, int out, int control)
 {
-    if (close_inherited(out, control) < 0) {
+    if (pf_close_inherited(out, control) < 0) {
         report(out, "{\"ev\":\"client_error\",\"message\":\"could not close the "
                "harness's descriptors\"}");
         _exit(3);
     }
-    if (drop_privileges(u) < 0) {
+    if (pf_drop_privileges(u) < 0) {
         report(out, "{\"ev\":\"client_error\",\"message\":\"could not drop to %s (uid %d)\"}",
                u->name, (int)u->uid);
         _exit(3);
@@ -501,7 +507,7 @@ static void client_main(const struct pf_plan_client *pc, const struct pf_user *u
         bool counts = !until_accepting || endpoint_accepting;
         int64_t t0 = now_ns();
         bool served = false;
-        struct peer peer = {{0}, NULL};
+        struct peer peer = {{0}, NULL, 0};
         struct reply reply = {REPLY_NONE, {0}, 0};
         int err = injected ? injected : attempt_once(pc, env, out, &served, &peer, &reply);
         int64_t t1 = now_ns();
@@ -516,6 +522,10 @@ static void client_main(const struct pf_plan_client *pc, const struct pf_user *u
         if (reply.nhead) {
             reply_head_text(&reply, head, sizeof head);
             snprintf(reply_field, sizeof reply_field, ",\"reply_head\":\"%s\"", head);
+        }
+        if (peer.pid > 0) {
+            size_t used = strlen(evidence);
+            snprintf(evidence + used, sizeof evidence - used, ",\"peer_pid\":%d", (int)peer.pid);
         }
         char counted_field[32] = "";
         if (until_accepting)

@@ -40,6 +40,12 @@ struct pf_client_env {
     int64_t deadline_ns;     /* absolute */
 };
 
+/* Drops to u's uid, gid and groups, and verifies it (root cannot be
+ * regained). Every process the harness runs as an account goes through it. */
+int pf_drop_privileges(const struct pf_user *u);
+/* Closes every descriptor but stdio, `a` and `b` (in a forked child). */
+int pf_close_inherited(int a, int b);
+
 /* Forks the client process for `pc` as user `u`. */
 int pf_client_spawn(struct pf_client_proc *cp, const struct pf_plan_client *pc,
                     const struct pf_user *u, const struct pf_client_env *env,

@@ -206,6 +206,8 @@ static void emit_fault(struct pf_supervisor *s, const struct where *w,
     json_object_object_add(o, PF_F_INSTANCE, w->instance > 0 ?
                            json_object_new_int(w->instance) : NULL);
     pf_trace_emit(s->trace, PF_SRC_SUPERVISOR, PF_EV_FAULT, o);
+    if (s->hooks.held && !strcmp(decision, "held"))
+        s->hooks.held(s->hooks.held_ctx, rule);
 }
 
 static struct where where_of(const struct pending *p)

@@ -57,6 +57,10 @@ struct pf_supervisor_hooks {
      * (e.g. when a delayed listen() makes the instance accepting). Not
      * called for a call failed by a fault, nor for one whose thread died. */
     void (*proceed)(void *ctx, const struct pf_sc_event *e, int instance);
+    /* Optional: a hold of rule `rule` has just begun (the thread is held
+     * at the entry of its call), e.g. to start what the hold waits for. */
+    void (*held)(void *held_ctx, size_t rule);
+    void *held_ctx;
 };
 
 struct pf_supervisor;

@@ -1,0 +1,259 @@
+/* checker_attack.c - judging the expectations about attackers.
+ *
+ * Apart from checker.c because the evidence is different: not permission
+ * states but who served each admitted connection (the attempt's
+ * `served_by`, from the peer credentials its client read), which inode it
+ * reached (`peer_key`) against the inodes the attackers made (their `squat`
+ * events), and whether the server made the name its own after an attacker
+ * had it. Same rules as the rest of the checker: a failure needs evidence;
+ * when the run never showed what an expectation speaks of, it is vacuous,
+ * with the reason.
+ */
+#include "checker_attack.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+#define MAX_SQUATS 64
+
+struct squat {
+    const char *account, *key, *when, *action;
+    int64_t t;
+    bool ok;
+};
+
+static void add(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add(char *buf, size_t n, const char *fmt, ...)
+{
+    size_t len = strlen(buf);
+    if (len + 1 >= n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + len, n - len, fmt, ap);
+    va_end(ap);
+}
+
+static void fail(struct pf_attack_judgement *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void fail(struct pf_attack_judgement *j, const char *fmt, ...)
+{
+    if (j->failures++ >= 4)
+        return;
+    if (j->failures > 1)
+        add(j->detail, sizeof j->detail, "; ");
+    size_t len = strlen(j->detail);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->detail + len, sizeof j->detail - len, fmt, ap);
+    va_end(ap);
+}
+
+/* The attackers' squat events, in trace order. Returns how many. */
+static size_t squats(json_object *trace, struct squat *out, size_t max)
+{
+    size_t n = 0, len = json_object_array_length(trace);
+    for (size_t i = 0; i < len && n < max; i++) {
+        json_object *e = json_object_array_get_idx(trace, i);
+        const char *ev = pf_json_str(e, "ev"), *src = pf_json_str(e, "src");
+        if (!ev || !src || strcmp(ev, "squat") || strcmp(src, "attacker"))
+            continue;
+        const char *outcome = pf_json_str(e, "outcome");
+        out[n] = (struct squat){pf_json_str(e, "account"), pf_json_str(e, "key"),
+                                pf_json_str(e, "when"), pf_json_str(e, "action"),
+                                pf_json_int(e, "t", 0), outcome && !strcmp(outcome, "ok")};
+        n++;
+    }
+    return n;
+}
+
+/* The attacker that made the inode `key`, or NULL. */
+static const char *maker(const struct squat *s, size_t n, const char *key)
+{
+    for (size_t i = 0; key && i < n; i++)
+        if (s[i].ok && s[i].key && !strcmp(s[i].key, key))
+            return s[i].account;
+    return NULL;
+}
+
+static bool admitted(const struct pf_attempt *a)
+{
+    return !a->injected && a->outcome && !strcmp(a->outcome, "ok");
+}
+
+static void ms(int64_t ns, char *out, size_t n)
+{
+    snprintf(out, n, "%.1f ms", (double)ns / 1e6);
+}
+
+static void judge_reach(struct pf_model *m, struct pf_attack_judgement *j)
+{
+    size_t total = 0, server = 0, unknown = 0;
+    for (size_t k = 0; k < m->natt; k++) {
+        const struct pf_attempt *a = &m->att[k];
+        if (!admitted(a))
+            continue;
+        total++;
+        const char *by = pf_json_str(a->ev, "served_by");
+        char t[32];
+        ms(a->t, t, sizeof t);
+        if (by && !strncmp(by, "attacker:", 9))
+            fail(j, "%s's attempt at %s was served by %s (pid %lld)", a->account, t, by,
+                 (long long)pf_json_int(a->ev, "peer_pid", 0));
+        else if (by && !strcmp(by, "server"))
+            server++;
+        else
+            unknown++;
+    }
+    if (j->failures)
+        return;
+    if (!total)
+        snprintf(j->vacuous, sizeof j->vacuous, "no client attempt was admitted: nobody was "
+                 "served");
+    else if (unknown)
+        snprintf(j->vacuous, sizeof j->vacuous, "%zu of %zu admitted attempts were served by a "
+                 "process the run could not name (no peer credentials: %s)", unknown, total,
+                 m->sc->endpoint.kind == PF_EP_FIFO ? "a FIFO has none" :
+                 "the listener was gone or not the server's");
+    else
+        snprintf(j->held, sizeof j->held, "all %zu admitted attempts were served by the "
+                 "server", server);
+}
+
+static void judge_owns(struct pf_model *m, json_object *trace, struct pf_attack_judgement *j)
+{
+    struct squat s[MAX_SQUATS];
+    size_t ns = squats(trace, s, MAX_SQUATS);
+    size_t total = 0, server = 0, unknown = 0;
+    for (size_t k = 0; k < m->natt; k++) {
+        const struct pf_attempt *a = &m->att[k];
+        if (!admitted(a))
+            continue;
+        total++;
+        const char *who = maker(s, ns, a->peer_key);
+        const char *by = pf_json_str(a->ev, "served_by");
+        char t[32];
+        ms(a->t, t, sizeof t);
+        if (who)
+            fail(j, "%s's attempt at %s reached inode %s, made by attacker %s", a->account, t,
+                 a->peer_key, who);
+        else if (a->peer_key && a->inst >= 0)
+            server++;   /* an instance the observer saw, none an attacker made */
+        else if (!a->peer_key && by && !strncmp(by, "attacker:", 9))
+            fail(j, "%s's attempt at %s reached a name bound by %s", a->account, t, by);
+        else if (!a->peer_key && by && !strcmp(by, "server"))
+            server++;   /* abstract: whoever listens bound the name */
+        else
+            unknown++;
+    }
+    if (j->failures)
+        return;
+    if (!total)
+        snprintf(j->vacuous, sizeof j->vacuous, "no client attempt was admitted: no instance "
+                 "was reached");
+    else if (unknown)
+        snprintf(j->vacuous, sizeof j->vacuous, "for %zu of %zu admitted attempts the run "
+                 "could not tell which instance was reached", unknown, total);
+    else
+        snprintf(j->held, sizeof j->held, "all %zu admitted attempts reached instances the "
+                 "server made", server);
+}
+
+/* The server's instances at the endpoint born after `t` (not attackers').
+ * An abstract instance is recorded at the server's bind, before the kernel
+ * decides (EADDRINUSE while the attacker holds the name): it counts only
+ * once it accepted, which a refused bind never does. */
+static const struct pf_inst *taken_after(struct pf_model *m, const struct squat *s, size_t ns,
+                                         int64_t t)
+{
+    for (size_t i = 0; i < m->ninst; i++) {
+        const struct pf_inst *in = &m->inst[i];
+        if (in->foreign || in->born < t ||
+            (m->sc->endpoint.kind == PF_EP_ABSTRACT && in->accepting < 0))
+            continue;
+        if (!maker(s, ns, pf_json_str(in->birth_ev, "key")))
+            return in;
+    }
+    return NULL;
+}
+
+/* Did the server open (join) an inode an attacker made? */
+static bool joined(struct pf_model *m, json_object *trace, const struct squat *s, size_t ns,
+                   char *who, size_t n)
+{
+    size_t len = json_object_array_length(trace);
+    for (size_t i = 0; i < len; i++) {
+        json_object *e = json_object_array_get_idx(trace, i);
+        const char *ev = pf_json_str(e, "ev"), *op = pf_json_str(e, "op");
+        if (!ev || strcmp(ev, "syscall") || !op || strcmp(op, "open"))
+            continue;
+        struct pf_inst *in = pf_model_find(m, pf_json_int(e, "instance", 0));
+        const char *acc = in ? maker(s, ns, pf_json_str(in->birth_ev, "key")) : NULL;
+        if (acc) {
+            snprintf(who, n, "%s", acc);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void judge_refuses(struct pf_model *m, json_object *trace, struct pf_attack_judgement *j)
+{
+    struct squat s[MAX_SQUATS];
+    size_t ns = squats(trace, s, MAX_SQUATS);
+    size_t held_name = 0;
+    char refused[256] = "";
+    for (size_t i = 0; i < ns; i++) {
+        bool early = (s[i].when && strcmp(s[i].when, "after-start")) ||
+                     (s[i].action && !strcmp(s[i].action, "run-server"));
+        if (!early)
+            continue;
+        if (!s[i].ok) {
+            add(refused, sizeof refused, "%s%s could not take the name", refused[0] ? "; " : "",
+                s[i].account ? s[i].account : "?");
+            continue;
+        }
+        held_name++;
+        char t[32], t2[32], who[64];
+        ms(s[i].t, t, sizeof t);
+        const struct pf_inst *in = taken_after(m, s, ns, s[i].t);
+        if (in) {
+            ms(in->born, t2, sizeof t2);
+            fail(j, "%s held the name from %s, and the server made instance #%lld there at %s: "
+                 "it removed or replaced a name it did not create", s[i].account, t,
+                 (long long)in->id, t2);
+        }
+        if (joined(m, trace, s, ns, who, sizeof who))
+            fail(j, "the server opened the FIFO %s made", who);
+    }
+    if (j->failures)
+        return;
+    if (!held_name)
+        snprintf(j->vacuous, sizeof j->vacuous, "no attacker held the name before the server "
+                 "made it%s%s", refused[0] ? ": " : "", refused);
+    else
+        snprintf(j->held, sizeof j->held, "the server made no instance of its own on the "
+                 "name an attacker held, and joined none");
+}
+
+bool pf_expect_is_attack(enum pf_expect which)
+{
+    return which == PF_EXPECT_CLIENTS_REACH_SERVER_ONLY ||
+           which == PF_EXPECT_SERVER_OWNS_ENDPOINT ||
+           which == PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME;
+}
+
+void pf_judge_attack(struct pf_model *m, json_object *trace, enum pf_expect which,
+                     struct pf_attack_judgement *j)
+{
+    memset(j, 0, sizeof *j);
+    if (which == PF_EXPECT_CLIENTS_REACH_SERVER_ONLY)
+        judge_reach(m, j);
+    else if (which == PF_EXPECT_SERVER_OWNS_ENDPOINT)
+        judge_owns(m, trace, j);
+    else if (which == PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME)
+        judge_refuses(m, trace, j);
+}
