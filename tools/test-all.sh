@@ -7,6 +7,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh
+# Static analysis first: it takes a minute and fails fast.
+echo "== static analysis: cppcheck over the harness and the Win32 programs (any finding fails)"
+# The few accepted findings are in tools/cppcheck.supp, each with its reason.
+cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,style,performance,portability \
+  --suppressions-list=tools/cppcheck.supp -I harness/src -I harness/win32 \
+  harness/src harness/win32
+echo "== static analysis: scan-build over the harness (any finding fails)"
+rm -rf build-scan
+scan-build -o build-scan/report cmake -S . -B build-scan -DPF_WIN32=OFF \
+  -DPF_PYTHON=/usr/bin/python3 >/dev/null
+scan-build -o build-scan/report --status-bugs make -s -C build-scan -j"$(nproc)" pipefault
 tools/build.sh build
 tools/build.sh build-asan -DPF_SANITIZE=ON -DPF_WIN32=OFF
 # A sanitizer finding exits 86, which no test mistakes for a verdict.
@@ -25,13 +36,3 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 # Every package is installed above, so a test skipped for a missing tool is a
 # failure here, not a quiet green (drivers/conftest.py reads PF_REQUIRE_ALL).
 (cd build && PF_REQUIRE_ALL=1 PF_ARTIFACTS="$PWD/artifacts" ctest --output-on-failure)
-echo "== static analysis: cppcheck over the harness and the Win32 programs (any finding fails)"
-# The few accepted findings are in tools/cppcheck.supp, each with its reason.
-cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,style,performance,portability \
-  --suppressions-list=tools/cppcheck.supp -I harness/src -I harness/win32 \
-  harness/src harness/win32
-echo "== static analysis: scan-build over the harness (any finding fails)"
-rm -rf build-scan
-scan-build -o build-scan/report cmake -S . -B build-scan -DPF_WIN32=OFF \
-  -DPF_PYTHON=/usr/bin/python3 >/dev/null
-scan-build -o build-scan/report --status-bugs make -s -C build-scan -j"$(nproc)" pipefault

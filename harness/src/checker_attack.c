@@ -217,10 +217,11 @@ static void judge_refuses(struct pf_model *m, json_object *trace, struct pf_atta
             continue;
         }
         held_name++;
-        char t[32], t2[32], who[64];
+        char t[32], who[64];
         ms(s[i].t, t, sizeof t);
         const struct pf_inst *in = taken_after(m, s, ns, s[i].t);
         if (in) {
+            char t2[32];
             ms(in->born, t2, sizeof t2);
             fail(j, "%s held the name from %s, and the server made instance #%lld there at %s: "
                  "it removed or replaced a name it did not create", s[i].account, t,

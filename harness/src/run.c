@@ -230,7 +230,6 @@ json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_e
     snprintf(run.outdir, sizeof run.outdir, "%s/%s", env->outdir, sc->name);
     run.fixture_dir = env->fixture_dir;
     run.tool_dir = env->tool_dir;
-    run.outdir_fd = -1;
     *harness_error = 0;
     int work_parent = -1;
     char work_name[64] = "";

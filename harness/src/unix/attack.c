@@ -208,7 +208,7 @@ static int start_run_server(struct pf_attack *at, size_t i, char *const argv[], 
     at->started[i] = true;
     pf_trace_emit(at->trace, "attacker", "attacker_start", base_fields(sq));
     int64_t deadline = pf_clock_ns() + at->sc->server.ready_timeout_ns;
-    char key[64];
+    char key[64] = "";
     bool made = false;
     while (pf_clock_ns() < deadline && !(made = endpoint_exists(at, key, sizeof key))) {
         int st;

@@ -428,11 +428,14 @@ static void tell_accepting(struct linux_run *lr)
 static void add_served_by(struct linux_run *lr, json_object *attempt)
 {
     const char *outcome = pf_json_str(attempt, "outcome");
+    if (!outcome || strcmp(outcome, "ok")) {
+        json_object_object_add(attempt, "served_by", NULL);
+        return;
+    }
     char buf[64];
-    const char *who = NULL;
-    if (outcome && !strcmp(outcome, "ok"))
-        who = pf_attack_served_by(&lr->attack, lr->server.pid,
-                                  (pid_t)pf_json_int(attempt, "peer_pid", 0), buf, sizeof buf);
+    const char *who = pf_attack_served_by(&lr->attack, lr->server.pid,
+                                          (pid_t)pf_json_int(attempt, "peer_pid", 0), buf,
+                                          sizeof buf);
     json_object_object_add(attempt, "served_by", who ? json_object_new_string(who) : NULL);
 }
 

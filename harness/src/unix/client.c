@@ -518,8 +518,9 @@ static void client_main(const struct pf_plan_client *pc, const struct pf_user *u
         else if (peer.missing)
             snprintf(evidence, sizeof evidence, ",\"peer_key\":null,\"peer_key_missing\":\"%s\"",
                      peer.missing);
-        char head[REPLY_HEAD * 5 + 1], reply_field[REPLY_HEAD * 5 + 40] = "";
+        char reply_field[REPLY_HEAD * 5 + 40] = "";
         if (reply.nhead) {
+            char head[REPLY_HEAD * 5 + 1];
             reply_head_text(&reply, head, sizeof head);
             snprintf(reply_field, sizeof reply_field, ",\"reply_head\":\"%s\"", head);
         }

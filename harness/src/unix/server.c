@@ -92,7 +92,6 @@ static void child(char *const argv[], const struct pf_server_identity *id, const
         goto fail;
     if (contain_fd >= 0)
         close(contain_fd);
-    stage = 0;
     setpgid(0, 0);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
