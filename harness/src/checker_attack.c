@@ -13,11 +13,12 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "trace_names.h"
 #include "util.h"
 
-#define MAX_SQUATS 64
 
 struct squat {
     const char *account, *key, *when, *action;
@@ -52,13 +53,15 @@ static void fail(struct pf_attack_judgement *j, const char *fmt, ...)
     va_end(ap);
 }
 
-/* The attackers' squat events, in trace order. Returns how many. */
-static size_t squats(json_object *trace, struct squat *out, size_t max)
+/* The attackers' squat events, in trace order, as a new array (free it);
+ * *count says how many. The trace may hold any number. */
+static struct squat *squats(json_object *trace, size_t *count)
 {
     size_t n = 0, len = json_object_array_length(trace);
-    for (size_t i = 0; i < len && n < max; i++) {
+    struct squat *out = pf_xcalloc(len ? len : 1, sizeof *out);
+    for (size_t i = 0; i < len; i++) {
         json_object *e = json_object_array_get_idx(trace, i);
-        const char *ev = pf_json_str(e, "ev"), *src = pf_json_str(e, "src");
+        const char *ev = pf_json_str(e, PF_F_EV), *src = pf_json_str(e, PF_F_SRC);
         if (!ev || !src || strcmp(ev, "squat") || strcmp(src, "attacker"))
             continue;
         const char *outcome = pf_json_str(e, "outcome");
@@ -67,7 +70,8 @@ static size_t squats(json_object *trace, struct squat *out, size_t max)
                                 pf_json_int(e, "t", 0), outcome && !strcmp(outcome, "ok")};
         n++;
     }
-    return n;
+    *count = n;
+    return out;
 }
 
 /* The attacker that made the inode `key`, or NULL. */
@@ -125,8 +129,8 @@ static void judge_reach(struct pf_model *m, struct pf_attack_judgement *j)
 
 static void judge_owns(struct pf_model *m, json_object *trace, struct pf_attack_judgement *j)
 {
-    struct squat s[MAX_SQUATS];
-    size_t ns = squats(trace, s, MAX_SQUATS);
+    size_t ns;
+    struct squat *s = squats(trace, &ns);
     size_t total = 0, server = 0, unknown = 0;
     for (size_t k = 0; k < m->natt; k++) {
         const struct pf_attempt *a = &m->att[k];
@@ -149,6 +153,7 @@ static void judge_owns(struct pf_model *m, json_object *trace, struct pf_attack_
         else
             unknown++;
     }
+    free(s);
     if (j->failures)
         return;
     if (!total)
@@ -187,8 +192,8 @@ static bool joined(struct pf_model *m, json_object *trace, const struct squat *s
     size_t len = json_object_array_length(trace);
     for (size_t i = 0; i < len; i++) {
         json_object *e = json_object_array_get_idx(trace, i);
-        const char *ev = pf_json_str(e, "ev"), *op = pf_json_str(e, "op");
-        if (!ev || strcmp(ev, "syscall") || !op || strcmp(op, "open"))
+        const char *ev = pf_json_str(e, PF_F_EV), *op = pf_json_str(e, PF_F_OP);
+        if (!ev || strcmp(ev, PF_EV_SYSCALL) || !op || strcmp(op, "open"))
             continue;
         struct pf_inst *in = pf_model_find(m, pf_json_int(e, "instance", 0));
         const char *acc = in ? maker(s, ns, pf_json_str(in->birth_ev, "key")) : NULL;
@@ -202,8 +207,8 @@ static bool joined(struct pf_model *m, json_object *trace, const struct squat *s
 
 static void judge_refuses(struct pf_model *m, json_object *trace, struct pf_attack_judgement *j)
 {
-    struct squat s[MAX_SQUATS];
-    size_t ns = squats(trace, s, MAX_SQUATS);
+    size_t ns;
+    struct squat *s = squats(trace, &ns);
     size_t held_name = 0;
     char refused[256] = "";
     for (size_t i = 0; i < ns; i++) {
@@ -230,6 +235,7 @@ static void judge_refuses(struct pf_model *m, json_object *trace, struct pf_atta
         if (joined(m, trace, s, ns, who, sizeof who))
             fail(j, "the server opened the FIFO %s made", who);
     }
+    free(s);
     if (j->failures)
         return;
     if (!held_name)

@@ -26,6 +26,7 @@
 #include <json-c/json.h>
 
 #include "run.h"
+#include "trace_names.h"
 
 /* Generated at build time by reports/embed.cmake (report_assets.c). */
 extern const unsigned char pf_report_html[], pf_report_js[], pf_report_css[];
@@ -159,9 +160,10 @@ static void add_note(json_object *scenario, const char *fmt, ...)
 /* The event types the page draws or lists; anything else in a trace is left
  * out of the page (it stays in trace.jsonl). */
 static const char *const kept_events[] = {
-    "scenario_start", "platform", "account", "server_start", "server_exit",
-    "instance_birth", "instance_perm", "instance_accepting", "instance_removed",
-    "syscall", "fault", "attempt", "scenario_end", NULL,
+    PF_EV_SCENARIO_START, PF_EV_PLATFORM, PF_EV_ACCOUNT, PF_EV_SERVER_START,
+    PF_EV_SERVER_EXIT, PF_EV_INSTANCE_BIRTH, PF_EV_INSTANCE_PERM,
+    PF_EV_INSTANCE_ACCEPTING, PF_EV_INSTANCE_REMOVED, PF_EV_SYSCALL, PF_EV_FAULT,
+    PF_EV_ATTEMPT, PF_EV_SCENARIO_END, NULL,
 };
 
 static int is_kept(const char *ev)
@@ -175,7 +177,7 @@ static int is_kept(const char *ev)
 /* Bulk events: many per run, droppable past the size limits. */
 static int is_bulk(const char *ev)
 {
-    return strcmp(ev, "attempt") == 0 || strcmp(ev, "syscall") == 0;
+    return strcmp(ev, PF_EV_ATTEMPT) == 0 || strcmp(ev, PF_EV_SYSCALL) == 0;
 }
 
 /* scenarios[].trace is relative to the output directory; a results.json
@@ -285,7 +287,7 @@ static void attach_trace(int dirfd, json_object *scenario, long *bulk_budget)
             json_object_put(ev);
             continue;
         }
-        if (strcmp(type, "attempt") == 0)
+        if (strcmp(type, PF_EV_ATTEMPT) == 0)
             credit_attempt(ev, credits, nattempt++);
         if (is_bulk(type)) {
             if (bulk >= PER_SCENARIO_BULK_EVENTS || *bulk_budget <= 0) {

@@ -30,7 +30,7 @@
 
 enum { MAX_COUNT = 64, MAX_ATTEMPTS = 100000 };
 /* A client's `send` is written in one go and its `expect` compared with
- * what one read buffer holds (harness/src/unix/client.c, win32/client.c). */
+ * what one read buffer holds, on both platforms' client programs. */
 enum { MAX_SEND_BYTES = 4096, MAX_EXPECT_BYTES = 1024 };
 enum { MAX_FILE_BYTES = 1 << 20 };
 /* Bounds on what a file may make the loader do (docs/scenario-format.md). */

@@ -5,7 +5,7 @@
  * already has (`redis`, `www-data`, `nogroup`). The loader decides which,
  * here, so that `check` refuses a name that is neither instead of the run
  * failing half-way. On win32 the names are not looked up: the win32
- * backend's check refuses the keys (win/limits.c).
+ * backend's check refuses the keys.
  *
  * server.env, server.cwd and the files' content take placeholders; they are
  * checked by the one expander (plan.c), as the server's command line is.
