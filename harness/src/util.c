@@ -1,10 +1,12 @@
 /* util.c - fatal-on-failure allocation and the JSON getters (util.h). */
 #include "util.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 /* Exit code 3: the harness, not the scenario, failed (docs: exit codes). */
 static void out_of_memory(size_t n)
@@ -77,4 +79,15 @@ int64_t pf_json_int(json_object *o, const char *key, int64_t dflt)
 {
     json_object *v = pf_json_get(o, key);
     return v ? json_object_get_int64(v) : dflt;
+}
+
+int pf_wait_child(pid_t pid, int *status)
+{
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (status)
+        *status = st;
+    return 0;
 }

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <json-c/json.h>
 
 void *pf_xmalloc(size_t n);
@@ -19,6 +20,10 @@ void *pf_xcalloc(size_t n, size_t size);
 void *pf_xreallocarray(void *p, size_t n, size_t size);
 char *pf_xstrdup(const char *s);
 char *pf_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Waits for child pid to end, retrying on EINTR; its wait status in
+ * *status (may be NULL). 0, or -1 with errno when there is no such child. */
+int pf_wait_child(pid_t pid, int *status);
 
 /* o[key] if it is there (and not JSON null), else NULL. */
 json_object *pf_json_get(json_object *o, const char *key);

@@ -50,9 +50,8 @@ static int run_tool(char *const argv[])
         return -1;
     }
     int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -1;
+    if (pf_wait_child(pid, &st) < 0)
+        return -1;
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 

@@ -85,8 +85,6 @@ int pf_close_inherited(int a, int b)
     return 0;
 }
 
-static void report(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* With PIPEFAULT_CLIENT_REPORT_FDS=1 in the harness's environment, a client
  * reports its open descriptors (as it sees them in /proc/self/fd, after the
  * drop), so that a test can check that it holds nothing of the harness's. */
@@ -119,7 +117,7 @@ static void report_fds(int out, const char *label)
         n += (size_t)w;
     }
     closedir(d);
-    report(out, "{\"ev\":\"client_fds\",\"client\":\"%s\",\"pid\":%d,\"fds\":[%s]}", label,
+    pf_report_line(out, "{\"ev\":\"client_fds\",\"client\":\"%s\",\"pid\":%d,\"fds\":[%s]}", label,
            getpid(), line);
 }
 
@@ -156,17 +154,24 @@ static void sleep_until(int64_t abs_ns)
         ;
 }
 
-static void report(int fd, const char *fmt, ...)
+void pf_report_line(int fd, const char *fmt, ...)
 {
-    char line[1024];
+    /* One write of at most PIPE_BUF bytes is atomic on a pipe. */
+    char line[4096];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(line, sizeof line - 1, fmt, ap);
     va_end(ap);
-    if (n < 0 || n >= (int)sizeof line - 1)
-        return;
+    if (n < 0 || n >= (int)sizeof line - 1) {
+        /* Never a silently missing line: the harness sees the error and
+         * the scenario ends in `error`. */
+        static const char err[] = "{\"ev\":\"client_error\",\"message\":\"a report line "
+                                  "was longer than 4096 bytes\"}\n";
+        if (write(fd, err, sizeof err - 1) < 0)
+            _exit(3);
+        _exit(3);
+    }
     line[n++] = '\n';
-    /* One write per line: lines below PIPE_BUF never interleave. */
     if (write(fd, line, (size_t)n) < 0)
         _exit(3);
 }
@@ -178,7 +183,7 @@ static int64_t connected_at;   /* when the last connect/open returned */
 static int tell_outcome(int out, int err)
 {
     char buf[16];
-    report(out, "{\"ev\":\"outcome\",\"outcome\":\"%s\",\"t_end\":%lld}",
+    pf_report_line(out, "{\"ev\":\"outcome\",\"outcome\":\"%s\",\"t_end\":%lld}",
            outcome_name(err, buf), (long long)connected_at);
     return err;
 }
@@ -434,7 +439,7 @@ static int client_faults(const struct pf_plan_client *pc, const struct pf_client
         int64_t t = now_ns() - env->trace_start_ns;
         const char *action = pf_fault_action_name(f->action);
         if (!d.fire) {
-            report(out, "{\"ev\":\"fault\",\"t\":%lld,\"pid\":%d,\"tid\":%d,\"op\":\"%s\","
+            pf_report_line(out, "{\"ev\":\"fault\",\"t\":%lld,\"pid\":%d,\"tid\":%d,\"op\":\"%s\","
                    "\"phase\":\"before\",\"action\":\"%s\",\"rule\":%zu,\"decision\":\"skipped\","
                    "\"reason\":\"%s\",\"client\":\"%s\"}",
                    (long long)t, getpid(), getpid(), pf_fault_op_name(op), action, i,
@@ -442,7 +447,7 @@ static int client_faults(const struct pf_plan_client *pc, const struct pf_client
             continue;
         }
         if (d.action == PF_ACT_FAIL) {
-            report(out, "{\"ev\":\"fault\",\"t\":%lld,\"pid\":%d,\"tid\":%d,\"op\":\"%s\","
+            pf_report_line(out, "{\"ev\":\"fault\",\"t\":%lld,\"pid\":%d,\"tid\":%d,\"op\":\"%s\","
                    "\"phase\":\"before\",\"action\":\"fail\",\"rule\":%zu,\"decision\":\"failed\","
                    "\"errno\":%d,\"client\":\"%s\"}",
                    (long long)t, getpid(), getpid(), pf_fault_op_name(op), i, d.err, pc->label);
@@ -451,7 +456,7 @@ static int client_faults(const struct pf_plan_client *pc, const struct pf_client
             continue;
         }
         if (d.action == PF_ACT_DELAY) {
-            report(out, "{\"ev\":\"fault\",\"t\":%lld,\"pid\":%d,\"tid\":%d,\"op\":\"%s\","
+            pf_report_line(out, "{\"ev\":\"fault\",\"t\":%lld,\"pid\":%d,\"tid\":%d,\"op\":\"%s\","
                    "\"phase\":\"before\",\"action\":\"delay\",\"rule\":%zu,\"decision\":\"delayed\","
                    "\"delay_ns\":%lld,\"client\":\"%s\"}",
                    (long long)t, getpid(), getpid(), pf_fault_op_name(op), i,
@@ -460,7 +465,7 @@ static int client_faults(const struct pf_plan_client *pc, const struct pf_client
             continue;
         }
         /* hold: ask the harness, wait for its one-byte release */
-        report(out, "{\"ev\":\"hold\",\"rule\":%zu,\"t\":%lld}", i, (long long)now_ns());
+        pf_report_line(out, "{\"ev\":\"hold\",\"rule\":%zu,\"t\":%lld}", i, (long long)now_ns());
         read_control(control, true);
     }
     return fail_err;
@@ -470,12 +475,12 @@ static void client_main(const struct pf_plan_client *pc, const struct pf_user *u
                         const struct pf_client_env *env, int out, int control)
 {
     if (pf_close_inherited(out, control) < 0) {
-        report(out, "{\"ev\":\"client_error\",\"message\":\"could not close the "
+        pf_report_line(out, "{\"ev\":\"client_error\",\"message\":\"could not close the "
                "harness's descriptors\"}");
         _exit(3);
     }
     if (pf_drop_privileges(u) < 0) {
-        report(out, "{\"ev\":\"client_error\",\"message\":\"could not drop to %s (uid %d)\"}",
+        pf_report_line(out, "{\"ev\":\"client_error\",\"message\":\"could not drop to %s (uid %d)\"}",
                u->name, (int)u->uid);
         _exit(3);
     }
@@ -498,7 +503,7 @@ static void client_main(const struct pf_plan_client *pc, const struct pf_user *u
         if (now_ns() >= env->deadline_ns) {
             /* Out of time before the schedule was done: say so, or the
              * harness would take an unfinished schedule for a finished one. */
-            report(out, "{\"ev\":\"deadline\",\"attempts_left\":%d}",
+            pf_report_line(out, "{\"ev\":\"deadline\",\"attempts_left\":%d}",
                    pc->spec->attempts - counted);
             break;
         }
@@ -534,7 +539,7 @@ static void client_main(const struct pf_plan_client *pc, const struct pf_user *u
                      counts ? "true" : "false");
         /* t..t_end brackets the connect (where permissions are checked);
          * t_done is when the client stopped waiting to be served. */
-        report(out, "{\"ev\":\"attempt\",\"t\":%lld,\"t_end\":%lld,\"t_done\":%lld,"
+        pf_report_line(out, "{\"ev\":\"attempt\",\"t\":%lld,\"t_end\":%lld,\"t_done\":%lld,"
                "\"client\":\"%s\",\"account\":\"%s\",\"pid\":%d,\"op\":\"%s\","
                "\"outcome\":\"%s\",\"errno\":%d,\"served\":%s,\"injected\":%s,"
                "\"protocol\":\"%s\",\"reply\":\"%s\"%s%s%s}",

@@ -46,6 +46,11 @@ int pf_drop_privileges(const struct pf_user *u);
 /* Closes every descriptor but stdio, `a` and `b` (in a forked child). */
 int pf_close_inherited(int a, int b);
 
+/* In a client or squatter child: writes one line (fmt + '\n') to the
+ * harness in a single write, so lines never interleave; a line too long is
+ * dropped; a harness that is gone ends the child (exit 3). */
+void pf_report_line(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Forks the client process for `pc` as user `u`. */
 int pf_client_spawn(struct pf_client_proc *cp, const struct pf_plan_client *pc,
                     const struct pf_user *u, const struct pf_client_env *env,

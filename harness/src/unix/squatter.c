@@ -26,23 +26,9 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "../util.h"
 
 #define REPLY "squatted\n"
-
-static void say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(int fd, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= (int)sizeof line - 1)
-        return;
-    line[n++] = '\n';
-    if (write(fd, line, (size_t)n) < 0)
-        _exit(3);
-}
 
 static long long mono_ns(void)
 {
@@ -98,7 +84,7 @@ static void serve(int out, int fd, bool fifo)
             char b[512];
             ssize_t n = read(fd, b, sizeof b);
             if (n > 0)
-                say(out, "{\"ev\":\"squatter_read\",\"bytes\":%zd}", n);
+                pf_report_line(out, "{\"ev\":\"squatter_read\",\"bytes\":%zd}", n);
             continue;
         }
         int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
@@ -113,7 +99,7 @@ static void serve(int out, int fd, bool fifo)
         if (write(c, REPLY, sizeof REPLY - 1) < 0) {
             /* the client left first: still a connection it made */
         }
-        say(out, "{\"ev\":\"squatter_connection\",\"peer_pid\":%d,\"peer_uid\":%u}",
+        pf_report_line(out, "{\"ev\":\"squatter_connection\",\"peer_pid\":%d,\"peer_uid\":%u}",
             (int)cred.pid, (unsigned)cred.uid);
         close(c);
     }
@@ -123,7 +109,7 @@ static void squatter_main(const struct pf_user *u, enum pf_endpoint_kind kind,
                           const char *endpoint, bool wait_go, int out, int control)
 {
     if (pf_close_inherited(out, control) < 0 || pf_drop_privileges(u) < 0) {
-        say(out, "{\"ev\":\"squatter_error\",\"message\":\"could not drop to %s (uid %d)\"}",
+        pf_report_line(out, "{\"ev\":\"squatter_error\",\"message\":\"could not drop to %s (uid %d)\"}",
             u->name, (int)u->uid);
         _exit(3);
     }
@@ -138,16 +124,16 @@ static void squatter_main(const struct pf_user *u, enum pf_endpoint_kind kind,
     long long t = mono_ns();
     if (fd < 0) {
         int e = errno;
-        say(out, "{\"ev\":\"squat\",\"outcome\":\"%s\",\"errno\":%d,\"key\":null,\"t\":%lld}",
+        pf_report_line(out, "{\"ev\":\"squat\",\"outcome\":\"%s\",\"errno\":%d,\"key\":null,\"t\":%lld}",
             strerrorname_np(e) ? strerrorname_np(e) : "error", e, t);
         _exit(0);
     }
     struct stat st;
     if (kind != PF_EP_ABSTRACT && lstat(endpoint, &st) == 0)
-        say(out, "{\"ev\":\"squat\",\"outcome\":\"ok\",\"errno\":0,\"key\":\"%lu:%lu\","
+        pf_report_line(out, "{\"ev\":\"squat\",\"outcome\":\"ok\",\"errno\":0,\"key\":\"%lu:%lu\","
             "\"t\":%lld}", (unsigned long)st.st_dev, (unsigned long)st.st_ino, t);
     else
-        say(out, "{\"ev\":\"squat\",\"outcome\":\"ok\",\"errno\":0,\"key\":null,\"t\":%lld}", t);
+        pf_report_line(out, "{\"ev\":\"squat\",\"outcome\":\"ok\",\"errno\":0,\"key\":null,\"t\":%lld}", t);
     serve(out, fd, kind == PF_EP_FIFO);
 }
 
@@ -269,8 +255,7 @@ void pf_squatter_stop(struct pf_squatter *sq)
     if (sq->pid > 0 && !sq->exited) {
         kill(-sq->pid, SIGKILL);
         kill(sq->pid, SIGKILL);
-        while (waitpid(sq->pid, &sq->status, 0) < 0 && errno == EINTR)
-            ;
+        pf_wait_child(sq->pid, &sq->status);
         sq->exited = true;
     }
     if (sq->pid > 0)

@@ -42,8 +42,7 @@ enum pf_run_status win_probe(struct win_run *wr)
     close(p[0]);
     int st = 0;
     if (pid > 0)
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-            ;
+        pf_wait_child(pid, &st);
     json_object *pr = pid > 0 ? json_tokener_parse(out) : NULL;
     if (!pr || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         json_object_put(pr);

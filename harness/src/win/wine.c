@@ -16,6 +16,7 @@
 
 #include "../events.h"
 #include "../run.h"
+#include "../util.h"
 
 static struct pf_wine session;
 static bool session_ready;
@@ -115,9 +116,8 @@ static int run_wait(const struct pf_wine *w, char *const argv[])
     if (pid < 0)
         return -1;
     int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -1;
+    if (pf_wait_child(pid, &st) < 0)
+        return -1;
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
