@@ -441,6 +441,8 @@ def test_attempt_details_show_the_protocol_and_the_reply(cli, browser, tmp_path)
     with open(os.path.join(out, "results.json")) as f:
         sc = json.load(f)["scenarios"][0]
     # results.json: each account's protocols, and each attempt's reply.
+    assert [(c["account"], c["user"][-len(c["account"]) - 1:]) for c in sc["clients"]] == \
+        [("alice", "_alice"), ("bob", "_bob")]   # the real names, pf<run>_NAME
     protos = {c["account"]: c["protocols"] for c in sc["clients"]}
     assert protos["alice"] == [{"clients": ["alice#1"], "protocol": "send", "send": sent,
                                 "expect": expected, "read_timeout_ns": 1000000000}]

@@ -612,7 +612,21 @@ static json_object *protocols_json(const struct pf_scenario *sc, const char *acc
     return arr;
 }
 
-static json_object *clients_json(struct pf_model *m)
+/* The account's real name, from its `account` trace event; NULL when the
+ * trace has none (the run stopped before the accounts were made). */
+static json_object *account_user(json_object *trace, const char *account)
+{
+    size_t n = json_object_array_length(trace);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(trace, i);
+        const char *ev = pf_json_str(e, PF_F_EV), *name = pf_json_str(e, PF_F_NAME);
+        if (ev && name && !strcmp(ev, PF_EV_ACCOUNT) && !strcmp(name, account))
+            return json_object_get(pf_json_get(e, PF_F_USER));
+    }
+    return NULL;
+}
+
+static json_object *clients_json(struct pf_model *m, json_object *trace)
 {
     json_object *arr = json_object_new_array();
     for (size_t i = 0; i < m->sc->naccounts; i++) {
@@ -645,6 +659,7 @@ static json_object *clients_json(struct pf_model *m)
             json_object_object_add(attr, pf_attribution_name((enum pf_attribution)h),
                                    json_object_new_int(how[h]));
         json_object_object_add(o, "account", json_object_new_string(acc->name));
+        json_object_object_add(o, PF_F_USER, account_user(trace, acc->name));
         json_object_object_add(o, "allowed", json_object_new_boolean(acc->allowed));
         json_object_object_add(o, "attempts", json_object_new_int(attempts));
         json_object_object_add(o, "outcomes", outcomes);
@@ -840,7 +855,7 @@ json_object *pf_check(const struct pf_scenario *sc, json_object *trace)
     json_object_object_add(out, "expectations", exps);
     json_object_object_add(out, "instances", instances_json(m, false));
     json_object_object_add(out, "foreign_instances", instances_json(m, true));
-    json_object_object_add(out, "clients", clients_json(m));
+    json_object_object_add(out, "clients", clients_json(m, trace));
     json_object_object_add(out, "attempts", attempts_json(m));
     json_object_object_add(out, "faults", faults);
     json_object_object_add(out, "warnings", warnings);
