@@ -28,6 +28,9 @@ DOCUMENTED = {
                                       "allowed_never_denied": True,
                                       "others_never_admitted": True},
                              "/usr/bin/redis-server"),
+    "memcached": ("pass", {"birth_intended": True, "intended_before_accept": True,
+                           "allowed_never_denied": True, "others_never_admitted": True,
+                           "no_default_instance": True}, "/usr/bin/memcached"),
     "php-fpm": ("pass", {"intended_before_accept": True, "allowed_never_denied": True,
                          "others_never_admitted": True, "no_default_instance": True},
                 "/usr/sbin/php-fpm8.2"),
@@ -184,3 +187,29 @@ def test_php_fpm_reads_its_configuration_from_files(examples_run):
     assert all(a["outcome"] == "EACCES" for a in attempts(examples_run, "php-fpm", "mallory"))
     with open(os.path.join(examples_run.outdir, "php-fpm", "server.stderr")) as f:
         assert "ready to handle connections" in f.read()
+
+
+def test_memcached_is_born_intended_under_its_own_umask_and_answers_version(examples_run):
+    tr = examples_run.trace("memcached")
+    start = next(e for e in tr if e["ev"] == "server_start")
+    assert start.get("user") == "memcache" and start["umask"] == "0000", start
+    (birth,) = births(examples_run, "memcached")
+    # umask 0117 around bind(): born 0660 memcache:ops, not the 0777 that
+    # the starting umask 000 gives, and never changed before listen().
+    assert birth["umask"] == "0117", birth
+    assert (birth["perm"]["mode"], birth["perm"]["owner"]) == ("0660", "memcache"), birth
+    assert birth["perm"]["group"].endswith("_ops"), birth
+    assert birth["default"]["mode"] == "0777", birth
+    assert perms_before_accepting(examples_run, "memcached") == [birth["perm"]]
+    assert not [e for e in tr if e["ev"] == "syscall" and e["op"] == "secure"], "a chmod"
+    # The hold before listen() ended because mallory was denied, never by its timeout.
+    decisions = [(e["decision"], e["reason"]) for e in tr if e["ev"] == "fault"
+                 and e["rule"] == 0]
+    assert decisions == [("held", None), ("released", "mallory:denied")], decisions
+    window = attempts(examples_run, "memcached", "mallory", counted=False)
+    assert window and all(a["outcome"] == "EACCES" for a in window), window
+    assert all(a["outcome"] == "EACCES" for a in attempts(examples_run, "memcached", "mallory"))
+    for a in admitted_alice(examples_run, "memcached", 20):
+        assert a["protocol"] == "send" and a["reply"] == "matched", a
+        # matched: the reply came, the client did not wait out its read timeout
+        assert a["reply_head"] == "VERSION ", a

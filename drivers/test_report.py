@@ -418,3 +418,69 @@ def test_inconclusive_vacuous_warnings_and_attribution(cli, browser, tmp_path):
         "return Array.from(arguments[0].querySelectorAll('.pf-warnings li')).map(function (l) { return l.textContent; })", v)
     assert warns == ["fault rule 0 (hold before secure, v.yaml:9:5) never fired"]
     assert console_errors(browser) == []
+
+
+def test_attempt_details_show_the_protocol_and_the_reply(cli, browser, tmp_path):
+    """A real run with a client-speaks-first server: an attempt's details
+    show its client's protocol, the bytes it sent and expected, and the
+    reply as the trace has it; the clients table shows the protocols and
+    the replies counted. The bytes hold markup, which must stay text."""
+    from test_protocol import scenario as protocol_scenario
+    sent, expected = "<i>hi</i>\r\n", "<i>hi</i>"
+    path = protocol_scenario(tmp_path, "proto-report", "echo",
+                             "- {account: alice, attempts: 3, interval: 1ms, until: accepting,\n"
+                             "   protocol: send, send: \"<i>hi</i>\\r\\n\", expect: \"<i>hi</i>\"}\n"
+                             "- {account: bob, attempts: 3, interval: 1ms, until: accepting,\n"
+                             "   protocol: connect}\n",
+                             accounts="  - {name: alice, allowed: true}\n"
+                                      "  - {name: bob, allowed: true}\n")
+    out = str(tmp_path / "out")
+    proc = subprocess.run([cli, "run", "--out", out, path], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    with open(os.path.join(out, "results.json")) as f:
+        sc = json.load(f)["scenarios"][0]
+    # results.json: each account's protocols, and each attempt's reply.
+    assert [(c["account"], c["user"][-len(c["account"]) - 1:]) for c in sc["clients"]] == \
+        [("alice", "_alice"), ("bob", "_bob")]   # the real names, pf<run>_NAME
+    protos = {c["account"]: c["protocols"] for c in sc["clients"]}
+    assert protos["alice"] == [{"clients": ["alice#1"], "protocol": "send", "send": sent,
+                                "expect": expected, "read_timeout_ns": 1000000000}]
+    assert protos["bob"] == [{"clients": ["bob#1"], "protocol": "connect"}]
+    alice_ok = [a for a in sc["attempts"] if a["account"] == "alice" and a["outcome"] == "ok"]
+    assert alice_ok and all(a["protocol"] == "send" and a["reply"] == "matched" and
+                            a["reply_head"] == expected for a in alice_ok), sc["attempts"]
+    assert all(a["protocol"] == "connect" and a["reply"] == "none" and "reply_head" not in a
+               for a in sc["attempts"] if a["account"] == "bob")
+
+    index = os.path.join(out, "index.html")
+    load(browser, index, "#scenario-proto-report")
+    sec = section(browser, "proto-report")
+    details = {}
+    for client in ("alice#1", "bob#1"):
+        mark = wait_for(browser, "return arguments[0].querySelector("
+                        "'svg .pf-attempt[data-outcome=\"ok\"][data-client=\"' + arguments[1] + '\"]')",
+                        sec, client)
+        browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))",
+                               mark)
+        details[client] = browser.execute_script("""
+            var dl = arguments[0].querySelector('.pf-detailpanel dl.pf-protocol'), r = {};
+            if (!dl) return null;
+            dl.querySelectorAll('dt').forEach(function (dt) {
+              r[dt.textContent] = dt.nextElementSibling.textContent; });
+            return r;""", sec)
+    alice = details["alice#1"]
+    assert alice is not None, "no protocol details in the attempt's panel"
+    assert alice["protocol"] == "send" and alice["reply"] == "matched", alice
+    assert alice["sent"] == "<i>hi</i>\\x0d\\x0a" and alice["expected"] == expected, alice
+    assert alice["reply head"] == expected and alice["read timeout"], alice
+    bob = details["bob#1"]
+    assert bob["protocol"] == "connect" and bob["reply"] == "none", bob
+    assert "sent" not in bob and "reply head" not in bob, bob
+    table = browser.execute_script(
+        "return arguments[0].querySelector('table.pf-clients').textContent", sec)
+    assert "send <i>hi</i>\\x0d\\x0a, expect <i>hi</i>" in table and "matched" in table, table
+    # The markup in the bytes stayed text.
+    assert browser.execute_script("return document.querySelectorAll('i').length") == 0
+    assert console_errors(browser) == []
+    assert browser.execute_script("return window.__pfAlerts") == []

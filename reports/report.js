@@ -933,10 +933,12 @@
         var xa = xOf(a.t), xb = xOf(end);
         var rect = svg('rect', { x: xa - (xb - xa < 3 ? 1.5 : 0), y: r.y + 3, width: Math.max(xb - xa, 3), height: ROW_H - 6,
           fill: COLORS[oc], class: 'pf-attempt' + (bad ? ' pf-violation' : ''), 'data-outcome': str(a.outcome),
+          'data-client': str(a.client),
           stroke: bad ? '#000' : 'none', 'stroke-width': bad ? 1.5 : 0 });
         addMark(rect, str(a.client) + ' ' + str(a.op) + ' \u2192 ' + str(a.outcome) + ' at ' + fmtDur(a.t) +
           (num(a.instance) !== null ? ' (instance #' + a.instance + ')' : '') +
-          (a.served_by ? ', served by ' + str(a.served_by) : '') + (bad ? '  VIOLATION' : ''),
+          (a.served_by ? ', served by ' + str(a.served_by) : '') +
+          (a.reply !== undefined && a.reply !== 'none' ? ', reply ' + str(a.reply) : '') + (bad ? '  VIOLATION' : ''),
           function () { return attemptDetail(m, a, allowed, bad); }, a);
       });
     });
@@ -1057,6 +1059,45 @@
     return div;
   }
 
+  /* What the attempt's client does once connected: its entry in the
+   * account's `protocols` (results.json clients[]), by the client's label. */
+  function protocolOf(m, a) {
+    var found = null;
+    arr(m.sc.clients).forEach(function (c) {
+      if (!obj(c) || str(c.account) !== str(a.account)) return;
+      arr(c.protocols).forEach(function (p) {
+        if (obj(p) && arr(p.clients).map(str).indexOf(str(a.client)) >= 0) found = p;
+      });
+    });
+    return found;
+  }
+
+  /* Bytes a client sends or expects, readable: control characters and `\`
+   * as \xNN, as the trace writes reply_head. Shown as text, never markup. */
+  function bytesText(v) {
+    if (v === undefined || v === null) return '';
+    return String(v).replace(/[\u0000-\u001f\u007f\\]/g, function (c) {
+      var x = c.charCodeAt(0).toString(16);
+      return '\\x' + (x.length < 2 ? '0' + x : x);
+    });
+  }
+
+  function protocolRows(m, a) {
+    var p = protocolOf(m, a) || {};
+    var proto = a.protocol !== undefined ? str(a.protocol) : str(p.protocol);
+    var waited = num(a.t_done) !== null && num(a.t_end) !== null ? fmtDur(a.t_done - a.t_end) : '';
+    return [
+      ['protocol', proto],
+      ['sent', p.send !== undefined ? h('code', { class: 'pf-sent', text: bytesText(p.send) }) : ''],
+      ['expected', p.expect !== undefined ? h('code', { class: 'pf-expected', text: bytesText(p.expect) }) :
+        proto === 'send' ? 'any reply' : ''],
+      ['reply', str(a.reply)],
+      ['reply head', a.reply_head !== undefined ? h('code', { class: 'pf-reply-head', text: str(a.reply_head) }) : ''],
+      ['read timeout', num(p.read_timeout_ns) !== null ? fmtDur(p.read_timeout_ns) : ''],
+      ['waited for reply', waited]
+    ];
+  }
+
   function attemptDetail(m, a, allowed, bad) {
     var div = h('div');
     div.appendChild(h('h4', { text: 'Attempt by ' + str(a.client) + ': ' + str(a.outcome) }));
@@ -1073,6 +1114,10 @@
       ['violation', bad ? (servedByAttacker(a) ? 'served by ' + str(a.served_by) + ', not the server' :
         allowed ? 'an allowed account was denied' : 'a not-allowed account got in') : '']
     ]));
+    div.appendChild(h('div', { class: 'pf-muted', text: 'Once connected (the reply never changes admission):' }));
+    var pk = kv(protocolRows(m, a));
+    pk.classList.add('pf-protocol');
+    div.appendChild(pk);
     append(div, rawBlock(a));
     return div;
   }
@@ -1304,11 +1349,17 @@
     div.appendChild(grid);
 
     if (arr(sc.clients).length) {
-      var t = h('table', null, h('tr', null, ['account', 'user', 'allowed', 'attempts', 'outcomes', 'served'].map(function (c) { return h('th', { text: c }); })));
+      var t = h('table', { class: 'pf-clients' }, h('tr', null, ['account', 'user', 'allowed', 'attempts', 'outcomes', 'served', 'protocol', 'replies'].map(function (c) { return h('th', { text: c }); })));
+      var counts = function (o) { return obj(o) ? Object.keys(o).map(function (k) { return k + ' ' + str(o[k]); }).join(', ') : ''; };
       arr(sc.clients).forEach(function (c) {
         if (!obj(c)) return;
-        var oc = obj(c.outcomes) ? Object.keys(c.outcomes).map(function (k) { return k + ' ' + str(c.outcomes[k]); }).join(', ') : '';
-        t.appendChild(h('tr', null, [str(c.account), str(c.user), str(c.allowed), str(c.attempts), oc, str(c.served)].map(function (v) { return h('td', { text: v }); })));
+        /* Each entry: "send version\x0d\x0a, expect VERSION " (bytes as text). */
+        var protos = arr(c.protocols).filter(obj).map(function (p) {
+          return str(p.protocol) + (p.send !== undefined ? ' ' + bytesText(p.send) : '') +
+            (p.expect !== undefined ? ', expect ' + bytesText(p.expect) : '');
+        }).join('; ');
+        t.appendChild(h('tr', null, [str(c.account), str(c.user), str(c.allowed), str(c.attempts), counts(c.outcomes),
+          str(c.served), protos, counts(c.replies)].map(function (v) { return h('td', { text: v }); })));
       });
       div.appendChild(t);
     }

@@ -19,13 +19,13 @@ packages=(
   # the loader's libFuzzer target (clang's -fsanitize=fuzzer)
   clang clang-tools
   # real servers the examples/ scenarios test (drivers/test_examples.py)
-  socat redis-server php-fpm
+  socat redis-server php-fpm memcached
   # static analysis in tools/test-all.sh
   cppcheck
 )
 # Services those packages would start and enable: pipefault starts its own
 # servers, and a system one left running would hold ports and sockets.
-services=(redis-server php8.2-fpm)
+services=(redis-server php8.2-fpm memcached)
 
 missing=()
 for p in "${packages[@]}"; do

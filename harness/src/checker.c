@@ -581,7 +581,52 @@ static json_object *instances_json(struct pf_model *m, bool foreign)
     return arr;
 }
 
-static json_object *clients_json(struct pf_model *m)
+/* What the account's clients do once connected, one entry per `clients:`
+ * entry of the account, with the labels of its processes: the page shows
+ * each attempt beside what its client sent and expected. */
+static json_object *protocols_json(const struct pf_scenario *sc, const char *account)
+{
+    json_object *arr = json_object_new_array();
+    int label = 1;   /* processes are numbered across the account's entries (plan.c) */
+    for (size_t i = 0; i < sc->nclients; i++) {
+        const struct pf_client *c = &sc->clients[i];
+        if (strcmp(c->account, account))
+            continue;
+        json_object *o = json_object_new_object(), *labels = json_object_new_array();
+        for (int k = 0; k < c->count; k++) {
+            char name[160];
+            snprintf(name, sizeof name, "%s#%d", account, label++);
+            json_object_array_add(labels, json_object_new_string(name));
+        }
+        json_object_object_add(o, "clients", labels);
+        json_object_object_add(o, PF_F_PROTOCOL,
+                               json_object_new_string(pf_client_protocol_name(c->protocol)));
+        if (c->send)
+            json_object_object_add(o, "send", json_object_new_string(c->send));
+        if (c->expect)
+            json_object_object_add(o, "expect", json_object_new_string(c->expect));
+        if (c->protocol != PF_PROTO_CONNECT)
+            json_object_object_add(o, "read_timeout_ns", json_object_new_int64(c->read_timeout_ns));
+        json_object_array_add(arr, o);
+    }
+    return arr;
+}
+
+/* The account's real name, from its `account` trace event; NULL when the
+ * trace has none (the run stopped before the accounts were made). */
+static json_object *account_user(json_object *trace, const char *account)
+{
+    size_t n = json_object_array_length(trace);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(trace, i);
+        const char *ev = pf_json_str(e, PF_F_EV), *name = pf_json_str(e, PF_F_NAME);
+        if (ev && name && !strcmp(ev, PF_EV_ACCOUNT) && !strcmp(name, account))
+            return json_object_get(pf_json_get(e, PF_F_USER));
+    }
+    return NULL;
+}
+
+static json_object *clients_json(struct pf_model *m, json_object *trace)
 {
     json_object *arr = json_object_new_array();
     for (size_t i = 0; i < m->sc->naccounts; i++) {
@@ -614,11 +659,13 @@ static json_object *clients_json(struct pf_model *m)
             json_object_object_add(attr, pf_attribution_name((enum pf_attribution)h),
                                    json_object_new_int(how[h]));
         json_object_object_add(o, "account", json_object_new_string(acc->name));
+        json_object_object_add(o, PF_F_USER, account_user(trace, acc->name));
         json_object_object_add(o, "allowed", json_object_new_boolean(acc->allowed));
         json_object_object_add(o, "attempts", json_object_new_int(attempts));
         json_object_object_add(o, "outcomes", outcomes);
         json_object_object_add(o, "served", json_object_new_int(served));
         json_object_object_add(o, "replies", replies);
+        json_object_object_add(o, "protocols", protocols_json(m->sc, acc->name));
         json_object_object_add(o, "reached_accepting", json_object_new_int(reached));
         json_object_object_add(o, "attribution", attr);
         json_object_array_add(arr, o);
@@ -643,6 +690,13 @@ static json_object *attempts_json(struct pf_model *m)
         json_object_object_add(o, "attribution", json_object_new_string(
             in ? pf_attribution_name(a->how) : "unknown"));
         json_object_object_add(o, "reached", json_object_new_boolean(pf_attempt_reached(m, a)));
+        /* What the client did once connected, as its trace event says. */
+        static const char *const reply_keys[] = {PF_F_PROTOCOL, PF_F_REPLY, PF_F_REPLY_HEAD};
+        for (size_t r = 0; r < sizeof reply_keys / sizeof reply_keys[0]; r++) {
+            json_object *v = pf_json_get(a->ev, reply_keys[r]);
+            if (v)
+                json_object_object_add(o, reply_keys[r], json_object_get(v));
+        }
         json_object_array_add(arr, o);
     }
     return arr;
@@ -801,7 +855,7 @@ json_object *pf_check(const struct pf_scenario *sc, json_object *trace)
     json_object_object_add(out, "expectations", exps);
     json_object_object_add(out, "instances", instances_json(m, false));
     json_object_object_add(out, "foreign_instances", instances_json(m, true));
-    json_object_object_add(out, "clients", clients_json(m));
+    json_object_object_add(out, "clients", clients_json(m, trace));
     json_object_object_add(out, "attempts", attempts_json(m));
     json_object_object_add(out, "faults", faults);
     json_object_object_add(out, "warnings", warnings);
