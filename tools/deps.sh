@@ -22,6 +22,9 @@ packages=(
   socat redis-server php-fpm
   # static analysis in tools/test-all.sh
   cppcheck
+  # man pages (scdoc builds them, man-db renders them in the tests) and the
+  # Debian package (cpack: dpkg-shlibdeps from dpkg-dev, file finds the ELFs)
+  scdoc man-db dpkg-dev file
 )
 # Services those packages would start and enable: pipefault starts its own
 # servers, and a system one left running would hold ports and sockets.
