@@ -79,6 +79,18 @@ def test_failures_show_the_plain_words_details(pipefault, cli, tmp_path):
         assert str(store / "index.html") in text
 
 
+def test_xdist_workers_give_the_same_verdicts(pipefault, cli, tmp_path):
+    pytest.importorskip("xdist", reason="python3-pytest-xdist is not installed")
+    proc, cases = run_plugin(pipefault, tmp_path, "scenarios/posix", "-n", "2", "-p", "xdist")
+    assert set(cases) == set(cli), proc.stdout + proc.stderr
+    for name, s in cli.items():
+        assert cases[name][0] == expected_outcome(s["verdict"]), (name, cases[name])
+    # One seed for the session: every store's run used the controller's.
+    seeds = {json.load(open(tmp_path / "stores" / n / "results.json"))["run"]["seed"]
+             for n in cli}
+    assert seeds == {1}
+
+
 def test_k_selects_by_scenario_name(pipefault, cli, tmp_path):
     proc, cases = run_plugin(pipefault, tmp_path, "scenarios/posix", "-k", "chmod")
     wanted = {n for n in cli if "chmod" in n}

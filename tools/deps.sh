@@ -11,7 +11,7 @@ packages=(
   # accounts and process tools the harness and tests use
   passwd acl util-linux procps
   # test driver and browser test
-  python3 python3-pytest python3-selenium chromium chromium-driver
+  python3 python3-pytest python3-pytest-xdist python3-selenium chromium chromium-driver
   # Win32 parts: cross compiler and Wine
   gcc-mingw-w64-x86-64 wine wine64
   # fixtures and benchmark: a Go server, strace for comparison

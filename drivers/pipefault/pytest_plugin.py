@@ -53,14 +53,24 @@ def _binary(config):
 
 
 def pytest_configure(config):
-    seed = config.getoption("pipefault_seed")
+    # An xdist worker takes the controller's seed and store directory, so
+    # that a distributed session is one seed and one place.
+    given = getattr(config, "workerinput", {})
+    seed = given.get("pipefault_seed", config.getoption("pipefault_seed"))
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
     config._pipefault_seed = seed
-    out = config.getoption("pipefault_out")
+    out = given.get("pipefault_out", config.getoption("pipefault_out"))
     if out is None:
         out = os.path.join("out", time.strftime("pytest-%Y%m%d-%H%M%S"))
     config._pipefault_out = os.path.abspath(out)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist (controller side): what each worker is started with."""
+    node.workerinput["pipefault_seed"] = node.config._pipefault_seed
+    node.workerinput["pipefault_out"] = node.config._pipefault_out
 
 
 def pytest_report_header(config):
