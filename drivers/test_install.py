@@ -86,6 +86,21 @@ def test_install_lays_out_binary_helpers_docs_and_man_pages(prefix, build):
     assert not os.path.exists(os.path.join(prefix, "libexec/pipefault/fixtures/posix/Makefile"))
 
 
+def test_no_build_or_source_path_is_compiled_in(prefix, build, tmp_path):
+    # The program's constant data (its strings), not the debug information,
+    # which records where it was compiled.
+    if not shutil.which("objcopy"):
+        pytest.skip("objcopy is not installed (binutils)")
+    ro = tmp_path / "rodata"
+    subprocess.run(["objcopy", "-O", "binary", "--only-section=.rodata",
+                    os.path.join(prefix, "bin/pipefault"), str(ro)], check=True)
+    data = ro.read_bytes()
+    assert len(data) > 10000   # the help texts and the report template are there
+    assert b"usage: pipefault" in data
+    for path in {os.path.realpath(build), os.path.realpath(ROOT)}:
+        assert path.encode() not in data, path
+
+
 def test_version_is_the_same_installed_and_in_the_build(prefix, pipefault):
     built = subprocess.run([pipefault, "--version"], capture_output=True, text=True).stdout
     installed = subprocess.run([os.path.join(prefix, "bin/pipefault"), "version"],
