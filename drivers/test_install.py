@@ -223,3 +223,16 @@ def test_deb_unpacked_runs_the_posix_suite(deb, reference, tmp_path):
                               env=dict(os.environ, MANPAGER="cat", MANWIDTH="80"))
         assert proc.returncode == 0 and proc.stderr == "", proc.stderr
         assert "SEE ALSO" in proc.stdout
+
+
+def test_installed_runs_the_win32_seed_suite(prefix, build, pipefault, tmp_path):
+    """The Win32 programs are found in libexec/pipefault/win32 too."""
+    if not shutil.which("wine") or not os.path.exists(os.path.join(build, "win32",
+                                                                   "pfagent.dll")):
+        pytest.skip("Wine or the Win32 parts are missing")
+    seed = os.path.join(ROOT, "scenarios", "seed")
+    ref_rc, ref = run_suite(pipefault, seed, str(tmp_path / "ref"), ROOT)
+    assert "skipped" not in verdicts(ref).values(), verdicts(ref)
+    rc, res = run_suite(os.path.join(prefix, "bin/pipefault"), seed, str(tmp_path / "out"),
+                        str(tmp_path))
+    assert (rc, verdicts(res)) == (ref_rc, verdicts(ref))
