@@ -27,6 +27,8 @@ ExternalProject_Add(pf_win32
   BUILD_ALWAYS ON
   USES_TERMINAL_BUILD ON)
 message(STATUS "pipefault: Win32 parts will be cross-built into ${PF_WIN32_OUT}")
+install(DIRECTORY ${PF_WIN32_OUT}/ DESTINATION ${PF_HELPER_ROOT}/win32
+        USE_SOURCE_PERMISSIONS FILES_MATCHING PATTERN "*.exe" PATTERN "*.dll")
 
 # A Go build of the field report's server (fixtures/win32/npipe_go), when Go is
 # installed: it resolves the pipe API with GetProcAddress as real Go programs

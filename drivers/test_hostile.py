@@ -159,8 +159,10 @@ def test_wine_state_dir_is_root_only_and_dead_sessions_are_swept(pipefault):
 def test_wine_keeps_its_socket_dir_in_the_private_session(pipefault, tmp_path):
     if not shutil.which("wine") or not shutil.which("wineserver"):
         pytest.skip("Wine is not installed")
-    win32 = os.environ.get("PF_WIN32_DIR") or os.path.join(
-        os.path.dirname(os.path.dirname(pipefault)), "win32")
+    # Where pipefault finds them (harness/src/helper_dirs.h).
+    up = os.path.dirname(os.path.dirname(pipefault))
+    win32 = os.path.join(up, "libexec", "pipefault", "win32") \
+        if os.path.isdir(os.path.join(up, "libexec", "pipefault")) else os.path.join(up, "win32")
     if not os.path.exists(os.path.join(win32, "pfagent.dll")):
         pytest.skip(f"the Win32 parts are not built in {win32}")
     path = os.path.join(ROOT, "scenarios", "seed", "npipe-close-before-create.yaml")

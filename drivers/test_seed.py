@@ -29,11 +29,12 @@ BOTH = {"birth_intended", "no_default_instance"}
 
 
 def win32_dir(pipefault):
-    env = os.environ.get("PF_WIN32_DIR")
-    if env:
-        return env
-    # <build>/harness/pipefault -> <build>/win32 (cmake/win32.cmake)
-    return os.path.join(os.path.dirname(os.path.dirname(pipefault)), "win32")
+    """Where pipefault finds the Win32 programs (harness/src/helper_dirs.h):
+    <prefix>/libexec/pipefault/win32 installed, else <build>/win32."""
+    up = os.path.dirname(os.path.dirname(pipefault))
+    installed = os.path.join(up, "libexec", "pipefault", "win32")
+    return installed if os.path.isdir(os.path.join(up, "libexec", "pipefault")) \
+        else os.path.join(up, "win32")
 
 
 @pytest.fixture(scope="module")
@@ -242,13 +243,15 @@ def test_same_verdicts_on_another_run_and_nothing_left(pipefault, win32, run_pip
 
 
 def test_skipped_with_reason_without_the_win32_parts(pipefault, tmp_path):
-    empty = tmp_path / "no-win32"
-    empty.mkdir()
+    # An installation whose libexec/pipefault has no win32/ directory.
+    prefix = tmp_path / "prefix"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "libexec" / "pipefault").mkdir(parents=True)
+    shutil.copy2(pipefault, prefix / "bin" / "pipefault")
     out = str(tmp_path / "out")
-    env = dict(os.environ, PF_WIN32_DIR=str(empty))
-    proc = subprocess.run([pipefault, "run", "--out", out,
+    proc = subprocess.run([str(prefix / "bin" / "pipefault"), "run", "--out", out,
                            os.path.join(SUITE, NPIPE + ".yaml")],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
     res = json.load(open(os.path.join(out, "results.json")))
     s = res["scenarios"][0]
     assert s["verdict"] == "skipped", s

@@ -11,7 +11,7 @@ packages=(
   # accounts and process tools the harness and tests use
   passwd acl util-linux procps
   # test driver and browser test
-  python3 python3-pytest python3-selenium chromium chromium-driver
+  python3 python3-pytest python3-pytest-xdist python3-selenium chromium chromium-driver
   # Win32 parts: cross compiler and Wine
   gcc-mingw-w64-x86-64 wine wine64
   # fixtures and benchmark: a Go server, strace for comparison
@@ -22,6 +22,9 @@ packages=(
   socat redis-server php-fpm memcached
   # static analysis in tools/test-all.sh
   cppcheck
+  # man pages (scdoc builds them, man-db renders them in the tests) and the
+  # Debian package (cpack: dpkg-shlibdeps from dpkg-dev, file finds the ELFs)
+  scdoc man-db dpkg-dev file
 )
 # Services those packages would start and enable: pipefault starts its own
 # servers, and a system one left running would hold ports and sockets.

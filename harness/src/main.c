@@ -13,6 +13,7 @@
 #include "report.h"
 #include "run.h"
 #include "suite.h"
+#include "version.h"
 
 static const char usage_main[] =
     "usage: pipefault <command> [options] ...\n"
@@ -26,6 +27,7 @@ static const char usage_main[] =
     "  check PATH...                        validate scenarios without running anything\n"
     "  report DIR                           regenerate DIR/index.html from DIR/results.json\n"
     "  clean                                remove accounts and files left by a killed run\n"
+    "  version, --version                   print pipefault's version\n"
     "\n"
     "exit codes: 0 every expectation held; 1 an expectation failed, a scenario was\n"
     "inconclusive or errored; 2 bad input; 3 harness or environment error (or\n"
@@ -166,10 +168,6 @@ static int cmd_run(int argc, char **argv)
     char *command = join_command(n, rep);
     free(rep);
     o.command = command;
-    const char *fx = getenv("PIPEFAULT_FIXTURES");
-    o.fixture_dir = fx && *fx ? fx : PF_FIXTURE_DIR;
-    const char *tools = getenv("PIPEFAULT_TOOLS");
-    o.tool_dir = tools && *tools ? tools : PF_TOOL_DIR;
     int rc = pf_suite_run(&l, &o);
     free(command);
     pf_scenarios_free(&l);
@@ -263,8 +261,8 @@ int main(int argc, char **argv)
         fputs(usage_main, stdout);
         return 0;
     }
-    if (!strcmp(cmd, "--version")) {
-        printf("pipefault %s\n", PF_VERSION);
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("pipefault %s\n", pf_version);
         return 0;
     }
     if (!strcmp(cmd, "run"))

@@ -229,7 +229,7 @@ json_object *pf_run_scenario(const struct pf_scenario *sc, const struct pf_run_e
     snprintf(run.run_id, sizeof run.run_id, "%s", env->run_id);
     snprintf(run.outdir, sizeof run.outdir, "%s/%s", env->outdir, sc->name);
     run.fixture_dir = env->fixture_dir;
-    run.tool_dir = env->tool_dir;
+    run.win32_dir = env->win32_dir;
     *harness_error = 0;
     int work_parent = -1;
     char work_name[64] = "";

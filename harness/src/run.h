@@ -21,8 +21,8 @@ struct pf_run_env {
     const char *outdir;       /* the run's store directory, as shown in messages */
     int store_fd;             /* that directory, opened without following links */
     uint64_t seed;
-    const char *fixture_dir;  /* where built fixtures live */
-    const char *tool_dir;     /* where pipefault's own helper programs live */
+    const char *fixture_dir;  /* where built fixtures live (helper_dirs.h) */
+    const char *win32_dir;    /* where the Win32 programs live (helper_dirs.h) */
 };
 
 struct pf_run {
@@ -33,8 +33,8 @@ struct pf_run {
     char workdir[256];        /* private, world-traversable dir for this scenario, removed after */
     char outdir[1024];        /* <out>/<scenario>/ : trace.jsonl, server.stderr */
     int outdir_fd;            /* that directory: create its files with pf_store_create */
-    const char *fixture_dir;  /* where built fixtures live */
-    const char *tool_dir;     /* where pipefault's own helper programs live */
+    const char *fixture_dir;  /* where built fixtures live (helper_dirs.h) */
+    const char *win32_dir;    /* where the Win32 programs live (helper_dirs.h) */
     int64_t deadline_ns;      /* absolute CLOCK_MONOTONIC */
     int64_t platform_startup_ns; /* set by the backend: platform start-up (a Wine prefix)
                                   * done inside this scenario, not counted in its duration */

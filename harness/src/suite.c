@@ -14,12 +14,14 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "helper_dirs.h"
 #include "report.h"
 #include "results.h"
 #include "run.h"
 #include "run_scenario.h"
 #include "text.h"
 #include "util.h"
+#include "version.h"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -364,9 +366,15 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
     memset(&env, 0, sizeof env);
     snprintf(env.run_id, sizeof env.run_id, "%02x%02x%02x", rnd[0], rnd[1], rnd[2]);
     env.seed = o->seed;
-    env.fixture_dir = o->fixture_dir;
-    env.tool_dir = o->tool_dir;
-    char err[512];
+    char err[PATH_MAX + 256];
+    /* pipefault's own fixtures and Win32 programs, next to the executable. */
+    const struct pf_helper_dirs *dirs = pf_helper_dirs(err, sizeof err);
+    if (!dirs) {
+        fprintf(stderr, "pipefault: %s\n", err);
+        return PF_EXIT_HARNESS;
+    }
+    env.fixture_dir = dirs->fixtures;
+    env.win32_dir = dirs->win32;
     size_t nbegun = 0;
     for (; pf_backends[nbegun]; nbegun++) {
         const struct pf_backend *be = pf_backends[nbegun];
@@ -405,7 +413,9 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
 
     json_object *results = json_object_new_object();
     json_object_object_add(results, "schema", json_object_new_int(1));
-    json_object_object_add(results, "tool", json_object_new_string("pipefault " PF_VERSION));
+    char tool[160];
+    snprintf(tool, sizeof tool, "pipefault %s", pf_version);
+    json_object_object_add(results, "tool", json_object_new_string(tool));
     json_object *run = json_object_new_object();
     json_object_object_add(run, "id", json_object_new_string(env.run_id));
     json_object_object_add(run, "started", json_object_new_string(started));

@@ -33,8 +33,6 @@ struct pf_suite_options {
     const char *out;        /* NULL: out/<stamp>-<run> plus out/latest */
     uint64_t seed;
     const char *command;    /* the command line that reproduces the run */
-    const char *fixture_dir;
-    const char *tool_dir;
 };
 
 /* Every backend's sweep of what killed runs left; returns how many runs'

@@ -36,10 +36,6 @@
 #include "win_run.h"
 #include "../trace_names.h"
 
-#ifndef PF_FIXTURE_DIR
-#define PF_FIXTURE_DIR "."
-#endif
-
 /* The agent's rules: those aimed at the server, in the wire form of
  * faults.h, which the agent decodes with the same code. */
 static enum pf_run_status write_faults(struct win_run *wr)
@@ -289,9 +285,7 @@ static void record_server(struct win_run *wr)
 
 static const char *win32_unavailable(const struct pf_run_env *env)
 {
-    char dir[PATH_MAX];
-    pf_wine_programs_dir(env->fixture_dir ? env->fixture_dir : PF_FIXTURE_DIR, dir, sizeof dir);
-    return pf_wine_missing(dir);
+    return pf_wine_missing(env->win32_dir);
 }
 
 static enum pf_run_status win32_run_scenario(struct pf_run *run)
@@ -301,8 +295,7 @@ static enum pf_run_status win32_run_scenario(struct pf_run *run)
     wr->sc = run->sc;
     wr->server_in = -1;
     wr->ch.lfd = -1;
-    pf_wine_programs_dir(run->fixture_dir ? run->fixture_dir : PF_FIXTURE_DIR, wr->dir,
-                         sizeof wr->dir);
+    snprintf(wr->dir, sizeof wr->dir, "%s", run->win32_dir);
 
     enum pf_run_status rc = PF_RUN_OK;
     const char *reason = "error";

@@ -21,15 +21,6 @@
 static struct pf_wine session;
 static bool session_ready;
 
-void pf_wine_programs_dir(const char *fixture_dir, char *out, size_t n)
-{
-    const char *env = getenv("PF_WIN32_DIR");
-    if (env && *env)
-        snprintf(out, n, "%s", env);
-    else
-        snprintf(out, n, "%s/../win32", fixture_dir);
-}
-
 static bool on_path(const char *prog)
 {
     const char *path = getenv("PATH");

@@ -30,10 +30,6 @@ struct pf_wine {
     int64_t mono_minus_raw_ns; /* CLOCK_MONOTONIC - CLOCK_MONOTONIC_RAW */
 };
 
-/* Where the cross-built Win32 programs are: $PF_WIN32_DIR, else
- * <fixture_dir>/../win32 (cmake/win32.cmake puts them there). */
-void pf_wine_programs_dir(const char *fixture_dir, char *out, size_t n);
-
 /* NULL if wine and wineserver are on PATH and the programs are built in
  * `dir`, else why not. */
 const char *pf_wine_missing(const char *dir);

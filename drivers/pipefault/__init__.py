@@ -1,0 +1,1 @@
+"""pipefault's Python side: the pytest plugin (pipefault.pytest_plugin)."""
