@@ -23,6 +23,7 @@ struct squat {
     const char *account, *key, *when, *action;
     int64_t t;
     bool ok;
+    bool joined;   /* win32: its instance joined a pipe already there */
 };
 
 static void add(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -62,9 +63,11 @@ static size_t squats(json_object *trace, struct squat *out, size_t max)
         if (!ev || !src || strcmp(ev, "squat") || strcmp(src, "attacker"))
             continue;
         const char *outcome = pf_json_str(e, "outcome");
+        json_object *created = pf_json_get(e, "created_name");
         out[n] = (struct squat){pf_json_str(e, "account"), pf_json_str(e, "key"),
                                 pf_json_str(e, "when"), pf_json_str(e, "action"),
-                                pf_json_int(e, "t", 0), outcome && !strcmp(outcome, "ok")};
+                                pf_json_int(e, "t", 0), outcome && !strcmp(outcome, "ok"),
+                                created && !json_object_get_boolean(created)};
         n++;
     }
     return n;
@@ -200,27 +203,58 @@ static bool joined(struct pf_model *m, json_object *trace, const struct squat *s
     return false;
 }
 
+/* Does the platform enforce FILE_FLAG_FIRST_PIPE_INSTANCE? The probe's
+ * measurement in the `platform` event; true where it says nothing (Linux). */
+static bool first_instance_enforced(json_object *trace, char *platform, size_t n)
+{
+    size_t len = json_object_array_length(trace);
+    for (size_t i = 0; i < len; i++) {
+        json_object *e = json_object_array_get_idx(trace, i);
+        const char *ev = pf_json_str(e, "ev");
+        json_object *v = pf_json_get(e, "first_pipe_instance_enforced");
+        if (!ev || strcmp(ev, "platform") || !v)
+            continue;
+        const char *version = pf_json_str(e, "version");
+        snprintf(platform, n, "%s", version ? version : "this platform");
+        return json_object_get_boolean(v);
+    }
+    return true;
+}
+
 static void judge_refuses(struct pf_model *m, json_object *trace, struct pf_attack_judgement *j)
 {
     struct squat s[MAX_SQUATS];
     size_t ns = squats(trace, s, MAX_SQUATS);
     size_t held_name = 0;
-    char refused[256] = "";
+    char refused[256] = "", platform[96] = "", unenforced[256] = "";
+    bool enforced = first_instance_enforced(trace, platform, sizeof platform);
     for (size_t i = 0; i < ns; i++) {
         bool early = (s[i].when && strcmp(s[i].when, "after-start")) ||
                      (s[i].action && !strcmp(s[i].action, "run-server"));
         if (!early)
             continue;
-        if (!s[i].ok) {
-            add(refused, sizeof refused, "%s%s could not take the name", refused[0] ? "; " : "",
-                s[i].account ? s[i].account : "?");
+        if (!s[i].ok || s[i].joined) {
+            add(refused, sizeof refused, "%s%s %s", refused[0] ? "; " : "",
+                s[i].account ? s[i].account : "?", s[i].joined ? "only joined the pipe the "
+                "server already had (the name was never free)" : "could not take the name");
             continue;
         }
         held_name++;
         char t[32], who[64];
         ms(s[i].t, t, sizeof t);
         const struct pf_inst *in = taken_after(m, s, ns, s[i].t);
-        if (in) {
+        json_object *first = in ? pf_json_get(in->birth_ev, "first_pipe_instance") : NULL;
+        if (in && !enforced && first && json_object_get_boolean(first)) {
+            /* The server asked to be the first instance; the platform let it
+             * join anyway. What it would do where the flag holds cannot be
+             * told here: never a pass, never a failure. */
+            snprintf(unenforced, sizeof unenforced, "the server's instance #%lld asked for "
+                     "FILE_FLAG_FIRST_PIPE_INSTANCE while %s held the name, and %s does not "
+                     "enforce that flag (measured by the probe): the create succeeded where "
+                     "Windows refuses it, so whether the server refuses a squatted name "
+                     "cannot be told on this platform", (long long)in->id,
+                     s[i].account ? s[i].account : "?", platform);
+        } else if (in) {
             char t2[32];
             ms(in->born, t2, sizeof t2);
             fail(j, "%s held the name from %s, and the server made instance #%lld there at %s: "
@@ -232,7 +266,9 @@ static void judge_refuses(struct pf_model *m, json_object *trace, struct pf_atta
     }
     if (j->failures)
         return;
-    if (!held_name)
+    if (unenforced[0])
+        snprintf(j->vacuous, sizeof j->vacuous, "%s", unenforced);
+    else if (!held_name)
         snprintf(j->vacuous, sizeof j->vacuous, "no attacker held the name before the server "
                  "made it%s%s", refused[0] ? ": " : "", refused);
     else
