@@ -248,11 +248,10 @@ static void judge_refuses(struct pf_model *m, json_object *trace, struct pf_atta
             /* The server asked to be the first instance; the platform let it
              * join anyway. What it would do where the flag holds cannot be
              * told here: never a pass, never a failure. */
-            snprintf(unenforced, sizeof unenforced, "the server's instance #%lld asked for "
-                     "FILE_FLAG_FIRST_PIPE_INSTANCE while %s held the name, and %s does not "
-                     "enforce that flag (measured by the probe): the create succeeded where "
-                     "Windows refuses it, so whether the server refuses a squatted name "
-                     "cannot be told on this platform", (long long)in->id,
+            snprintf(unenforced, sizeof unenforced, "instance #%lld asked for "
+                     "FILE_FLAG_FIRST_PIPE_INSTANCE on the name %s held; %s does not enforce "
+                     "the flag (probe), so the create joined: whether the server would refuse "
+                     "cannot be told here", (long long)in->id,
                      s[i].account ? s[i].account : "?", platform);
         } else if (in) {
             char t2[32];
