@@ -223,7 +223,7 @@ int wmain(int argc, wchar_t **argv)
         if (connected || connect_err == ERROR_PIPE_CONNECTED ||
             (connect_err == ERROR_IO_PENDING && GetOverlappedResult(pipe, &ov, &n, TRUE)))
             serve(pipe, io_ev, argv[2]);
-        else if (!connected && connect_err != ERROR_NO_DATA && connect_err != ERROR_IO_PENDING)
+        else if (connect_err != ERROR_NO_DATA && connect_err != ERROR_IO_PENDING)
             for (;;)
                 Sleep(INFINITE);   /* the instance is broken: wait for the end */
         DisconnectNamedPipe(pipe);

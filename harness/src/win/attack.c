@@ -106,6 +106,10 @@ enum pf_run_status win_attack_before_server(struct win_run *wr)
             }
             win_pump(wr, 20);
         }
+        if (pf_interrupted) {
+            snprintf(wr->run->error, sizeof wr->run->error, "interrupted");
+            return PF_RUN_HARNESS;
+        }
         if (!sq->reported) {
             snprintf(wr->run->error, sizeof wr->run->error, "attacker %s's squatter did not "
                      "report its squat within %.1fs (server.ready_timeout)", a->account,
