@@ -11,8 +11,11 @@ own records (client pid, impersonation), served_by from
 GetNamedPipeServerProcessId, check's refusals, and that no squatter or Wine
 process of the run is left.
 """
+import json
 import os
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -165,6 +168,34 @@ def test_every_squatter_ended_and_nothing_left(suite_run):
         assert exits[0]["status"] == 0, exits[0]   # ended by its stdin, not killed
         assert not os.path.exists(f"/proc/{starts[0]['pid']}"), starts[0]
     assert suite_run.leftovers == [], suite_run.leftovers
+
+
+def test_interrupt_ends_the_squatter(pipefault, win32, tmp_path):  # noqa: F811
+    """Ctrl-C while mallory's squatter serves: exit 3, the squatter ended and
+    traced, nothing of Wine left."""
+    out = str(tmp_path / "out")
+    before = wineserver_dirs()
+    name = "attack-squattable-before-server"
+    proc = subprocess.Popen([pipefault, "run", "--out", out, scenario("squattable-before-server")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    trace = os.path.join(out, name, "trace.jsonl")
+    deadline = time.time() + 180
+    while time.time() < deadline:   # polling a file another process writes
+        if os.path.exists(trace) and '"ev":"squat"' in open(trace).read():
+            break
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("the squatter never squatted")
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 3
+    events = [json.loads(line) for line in open(trace) if line.strip()]
+    start = next(e for e in events if e["ev"] == "attacker_start")
+    assert any(e["ev"] == "attacker_exit" for e in events), events[-3:]
+    assert not os.path.exists(f"/proc/{start['pid']}"), start
+    assert wine_leftovers(before) == []
 
 
 CHECK_CASES = [
