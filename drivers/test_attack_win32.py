@@ -60,6 +60,8 @@ def assert_squattable_fails(run, name):
     reach = run.expectation(name, "clients_reach_server_only")
     assert reach["held"] is False, reach
     assert "attacker:mallory" in reach["reason"], reach
+    owns = run.expectation(name, "server_owns_endpoint")
+    assert owns["held"] is False and "held by attacker:mallory" in owns["reason"], owns
     refuses = run.expectation(name, "server_refuses_squatted_name")
     assert refuses["held"] is False, refuses
     assert "mallory held the name" in refuses["reason"], refuses

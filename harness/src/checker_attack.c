@@ -146,9 +146,10 @@ static void judge_owns(struct pf_model *m, json_object *trace, struct pf_attack_
         else if (a->peer_key && a->inst >= 0)
             server++;   /* an instance the observer saw, none an attacker made */
         else if (!a->peer_key && by && !strncmp(by, "attacker:", 9))
-            fail(j, "%s's attempt at %s reached a name bound by %s", a->account, t, by);
+            fail(j, "%s's attempt at %s reached an endpoint held by %s (no inode: an "
+                 "abstract name or a pipe instance)", a->account, t, by);
         else if (!a->peer_key && by && !strcmp(by, "server"))
-            server++;   /* abstract: whoever listens bound the name */
+            server++;   /* abstract, npipe: whoever listens made the instance */
         else
             unknown++;
     }
