@@ -24,6 +24,7 @@ struct squat {
     const char *account, *key, *when, *action;
     int64_t t;
     bool ok;
+    bool joined;   /* win32: its instance joined a pipe already there */
 };
 
 static void add(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -65,9 +66,11 @@ static struct squat *squats(json_object *trace, size_t *count)
         if (!ev || !src || strcmp(ev, "squat") || strcmp(src, "attacker"))
             continue;
         const char *outcome = pf_json_str(e, "outcome");
+        json_object *created = pf_json_get(e, "created_name");
         out[n] = (struct squat){pf_json_str(e, "account"), pf_json_str(e, "key"),
                                 pf_json_str(e, "when"), pf_json_str(e, "action"),
-                                pf_json_int(e, "t", 0), outcome && !strcmp(outcome, "ok")};
+                                pf_json_int(e, "t", 0), outcome && !strcmp(outcome, "ok"),
+                                created && !json_object_get_boolean(created)};
         n++;
     }
     *count = n;
@@ -147,9 +150,10 @@ static void judge_owns(struct pf_model *m, json_object *trace, struct pf_attack_
         else if (a->peer_key && a->inst >= 0)
             server++;   /* an instance the observer saw, none an attacker made */
         else if (!a->peer_key && by && !strncmp(by, "attacker:", 9))
-            fail(j, "%s's attempt at %s reached a name bound by %s", a->account, t, by);
+            fail(j, "%s's attempt at %s reached an endpoint held by %s (no inode: an "
+                 "abstract name or a pipe instance)", a->account, t, by);
         else if (!a->peer_key && by && !strcmp(by, "server"))
-            server++;   /* abstract: whoever listens bound the name */
+            server++;   /* abstract, npipe: whoever listens made the instance */
         else
             unknown++;
     }
@@ -205,27 +209,57 @@ static bool joined(struct pf_model *m, json_object *trace, const struct squat *s
     return false;
 }
 
+/* Does the platform enforce FILE_FLAG_FIRST_PIPE_INSTANCE? The probe's
+ * measurement in the `platform` event; true where it says nothing (Linux). */
+static bool first_instance_enforced(json_object *trace, char *platform, size_t n)
+{
+    size_t len = json_object_array_length(trace);
+    for (size_t i = 0; i < len; i++) {
+        json_object *e = json_object_array_get_idx(trace, i);
+        const char *ev = pf_json_str(e, "ev");
+        json_object *v = pf_json_get(e, "first_pipe_instance_enforced");
+        if (!ev || strcmp(ev, "platform") || !v)
+            continue;
+        const char *version = pf_json_str(e, "version");
+        snprintf(platform, n, "%s", version ? version : "this platform");
+        return json_object_get_boolean(v);
+    }
+    return true;
+}
+
 static void judge_refuses(struct pf_model *m, json_object *trace, struct pf_attack_judgement *j)
 {
     size_t ns;
     struct squat *s = squats(trace, &ns);
     size_t held_name = 0;
-    char refused[256] = "";
+    char refused[256] = "", platform[96] = "", unenforced[256] = "";
+    bool enforced = first_instance_enforced(trace, platform, sizeof platform);
     for (size_t i = 0; i < ns; i++) {
         bool early = (s[i].when && strcmp(s[i].when, "after-start")) ||
                      (s[i].action && !strcmp(s[i].action, "run-server"));
         if (!early)
             continue;
-        if (!s[i].ok) {
-            add(refused, sizeof refused, "%s%s could not take the name", refused[0] ? "; " : "",
-                s[i].account ? s[i].account : "?");
+        if (!s[i].ok || s[i].joined) {
+            add(refused, sizeof refused, "%s%s %s", refused[0] ? "; " : "",
+                s[i].account ? s[i].account : "?", s[i].joined ? "only joined the pipe the "
+                "server already had (the name was never free)" : "could not take the name");
             continue;
         }
         held_name++;
         char t[32], who[64];
         ms(s[i].t, t, sizeof t);
         const struct pf_inst *in = taken_after(m, s, ns, s[i].t);
-        if (in) {
+        json_object *first = in ? pf_json_get(in->birth_ev, "first_pipe_instance") : NULL;
+        if (in && !enforced && first && json_object_get_boolean(first)) {
+            /* The server asked to be the first instance; the platform let it
+             * join anyway. What it would do where the flag holds cannot be
+             * told here: never a pass, never a failure. */
+            snprintf(unenforced, sizeof unenforced, "instance #%lld asked for "
+                     "FILE_FLAG_FIRST_PIPE_INSTANCE on the name %s held; %s does not enforce "
+                     "the flag (probe), so the create joined: whether the server would refuse "
+                     "cannot be told here", (long long)in->id,
+                     s[i].account ? s[i].account : "?", platform);
+        } else if (in) {
             char t2[32];
             ms(in->born, t2, sizeof t2);
             fail(j, "%s held the name from %s, and the server made instance #%lld there at %s: "
@@ -238,7 +272,9 @@ static void judge_refuses(struct pf_model *m, json_object *trace, struct pf_atta
     free(s);
     if (j->failures)
         return;
-    if (!held_name)
+    if (unenforced[0])
+        snprintf(j->vacuous, sizeof j->vacuous, "%s", unenforced);
+    else if (!held_name)
         snprintf(j->vacuous, sizeof j->vacuous, "no attacker held the name before the server "
                  "made it%s%s", refused[0] ? ": " : "", refused);
     else

@@ -10,7 +10,8 @@
  * An in-gap squat is placed by the fault machinery, not by timing: the
  * loader adds a hold on the server's first unlink of the endpoint (applied
  * after the unlink, before the server's next endpoint call), released by the
- * squatter's PF_SQUAT_EVENT. It is `required`: a server that never unlinks
+ * squatter's PF_SQUAT_EVENT (win32: on its first close of an instance). It
+ * is `required`: a server that never unlinks
  * gives an inconclusive run, never a pass.
  */
 #include "scenario_load.h"
@@ -81,10 +82,6 @@ static bool check_possible(struct scn_loader *ld, const yaml_node_t *item,
                            const struct pf_scenario *sc, const struct pf_attacker *a)
 {
     yaml_node_t *when = scn_field(ld, item, "when");
-    yaml_node_t *action = scn_field(ld, item, "action");
-    if (sc->platform == PF_PLATFORM_WIN32)
-        return scn_fail(ld, action, "attackers are not supported on win32 yet: the win32 "
-                        "backend has no squatter");
     if (a->action == PF_ATTACK_RUN_SERVER && when && a->when != PF_ATTACK_BEFORE_SERVER)
         return scn_fail(ld, when, "a run-server attacker starts the server command before "
                         "the real server: only 'when: before-server' applies");
@@ -92,7 +89,8 @@ static bool check_possible(struct scn_loader *ld, const yaml_node_t *item,
      * next creation. An abstract name has no unlink: it is freed by the last
      * close of the socket bound to it, and which close that is cannot be told
      * when the close is stopped at its entry, so the hold could not be placed. */
-    if (a->when == PF_ATTACK_IN_GAP && sc->endpoint.kind == PF_EP_ABSTRACT)
+    if (a->when == PF_ATTACK_IN_GAP && sc->platform != PF_PLATFORM_WIN32 &&
+        sc->endpoint.kind == PF_EP_ABSTRACT)
         return scn_fail(ld, when, "'in-gap' cannot happen for an abstract endpoint: its name "
                         "is freed by a close, not an unlink, and the harness holds the "
                         "server's unlink (use before-server or after-start)");
@@ -100,14 +98,16 @@ static bool check_possible(struct scn_loader *ld, const yaml_node_t *item,
 }
 
 /* The hold that places an in-gap squat: after the server's first unlink of
- * the endpoint, until the squatter says it has made its own. */
+ * the endpoint (win32: its first close of a pipe instance, which removes
+ * the name when it was the last), until the squatter says it has made its
+ * own. */
 static void add_gap_hold(struct pf_scenario *sc, struct pf_attacker *a)
 {
     sc->faults = pf_xreallocarray(sc->faults, sc->nfaults + 1, sizeof *sc->faults);
     struct pf_fault *f = &sc->faults[sc->nfaults];
     memset(f, 0, sizeof *f);
     f->mark = a->mark;
-    f->op = PF_OP_UNLINK;
+    f->op = sc->platform == PF_PLATFORM_WIN32 ? PF_OP_CLOSE : PF_OP_UNLINK;
     f->phase = PF_PHASE_AFTER;
     f->action = PF_ACT_HOLD;
     f->until_account = pf_xstrdup(a->account);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "checker.h"
+#include "served_by.h"
 #include "scenario.h"
 #include "check_run.h"
 
@@ -111,6 +112,19 @@ START_TEST(in_gap_adds_a_required_hold_after_unlink)
     ck_assert(!f->when_onwards);
     ck_assert_int_eq(f->timeout_ns, 3000 * MS);
     pf_scenario_free(sc);
+    /* win32: the gap opens at the server's close of an instance. */
+    sc = load("name: t\nplatform: win32\nserver: {fixture: f}\n"
+              "accounts: [{name: alice, allowed: true}, {name: mallory}]\n"
+              "clients: [{account: alice}]\nendpoint: {kind: npipe, path: p}\n"
+              "intended: {sddl: \"D:(A;;GA;;;SY)\"}\n"
+              "attackers: [{account: mallory, action: squat, when: in-gap}]\n"
+              "expect: [server_refuses_squatted_name]\n", &err, path, sizeof path);
+    ck_assert_msg(sc != NULL, "%s", err.msg);
+    ck_assert_uint_eq(sc->nfaults, 1);
+    ck_assert_int_eq(sc->faults[0].op, PF_OP_CLOSE);
+    ck_assert_int_eq(sc->faults[0].phase, PF_PHASE_AFTER);
+    ck_assert_str_eq(sc->faults[0].until_event, PF_SQUAT_EVENT);
+    pf_scenario_free(sc);
 }
 END_TEST
 
@@ -162,12 +176,6 @@ static const struct {
      "attackers: [{account: mallory, action: squat, when: after-start}]\n"
      "expect: [server_owns_endpoint]\n",
      ":6:53:", "'after-start' needs a delay"},
-    {"name: t\nplatform: win32\nserver: {fixture: f}\n"
-     "accounts: [{name: mallory}]\nendpoint: {kind: npipe, path: p}\n"
-     "intended: {sddl: \"D:(A;;GA;;;SY)\"}\n"
-     "attackers: [{account: mallory, action: run-server}]\n"
-     "expect: [server_owns_endpoint]\n",
-     ":7:40:", "not supported on win32"},
     {HEAD "endpoint: {kind: unix, path: s}\nexpect: [allowed_never_denied,\n"
      "  clients_reach_server_only]\n",
      ":7:3:", "needs an attacker"},
@@ -330,6 +338,78 @@ START_TEST(refuses_judged_only_when_the_name_was_held)
 }
 END_TEST
 
+/* A platform without FILE_FLAG_FIRST_PIPE_INSTANCE (as the Win32 probe
+ * reports Wine 8), a squat that made the name or only joined, births that
+ * did or did not ask to be first. */
+#define PLATFORM_NOFIRST "{\"t\":0,\"ev\":\"platform\",\"src\":\"harness\"," \
+    "\"os\":\"linux\",\"version\":\"Wine 8.0\",\"single_account\":false," \
+    "\"first_pipe_instance_enforced\":false,\"umask\":\"0022\"," \
+    "\"intended\":{\"mode\":\"0666\",\"uid\":0}," \
+    "\"default\":{\"mode\":\"0755\",\"uid\":0,\"gid\":0,\"acl_named\":[]}}"
+#define SQUAT_NAME(t, created) "{\"t\":" #t ",\"ev\":\"squat\",\"src\":\"attacker\"," \
+    "\"account\":\"mallory\",\"action\":\"squat\",\"when\":\"before-server\",\"pid\":9," \
+    "\"outcome\":\"ok\",\"errno\":0,\"key\":\"9:1\",\"created_name\":" created "}"
+#define BIRTH_FIRST(id, t, key, first) "{\"t\":" #t ",\"ev\":\"instance_birth\"," \
+    "\"src\":\"observer\",\"id\":" #id ",\"endpoint\":\"/x/ep/s\",\"key\":\"" key "\"," \
+    "\"evidence\":\"stat\",\"first_pipe_instance\":" first "," \
+    "\"perm\":{\"mode\":\"0666\",\"uid\":0,\"gid\":0,\"acl_named\":[]}}"
+
+START_TEST(refuses_vacuous_where_first_instance_is_not_enforced)
+{
+    char st[32], why[1024];
+    /* The server asked to be first; the platform let it join: cannot tell. */
+    const char *const asked[] = {PLATFORM_NOFIRST, SQUAT_NAME(5, "true"),
+                                 BIRTH_FIRST(1, 6, "3:1", "true"),
+                                 BIRTH_FIRST(2, 8, "3:2", "false"),
+                                 ATTEMPT(20, "ok", "\"3:1\"", "\"server\""), NULL};
+    judge(PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME, PF_EP_UNIX, asked, st, why);
+    ck_assert_str_eq(st, "vacuous");
+    ck_assert_msg(strstr(why, "asked for FILE_FLAG_FIRST_PIPE_INSTANCE on the name mallory "
+                         "held; Wine 8.0 does not enforce the flag"), "%s", why);
+    /* It never asked: joining the squatter's name is its own doing. */
+    const char *const never[] = {PLATFORM_NOFIRST, SQUAT_NAME(5, "true"),
+                                 BIRTH_FIRST(1, 6, "3:1", "false"),
+                                 ATTEMPT(20, "ok", "\"3:1\"", "\"server\""), NULL};
+    judge(PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME, PF_EP_UNIX, never, st, why);
+    ck_assert_str_eq(st, "failed");
+    ck_assert_msg(strstr(why, "made instance #1"), "%s", why);
+    /* Where the flag is enforced, a create that succeeded is judged as is. */
+    const char *const enforced[] = {PLATFORM, SQUAT_NAME(5, "true"),
+                                    BIRTH_FIRST(1, 6, "3:1", "true"),
+                                    ATTEMPT(20, "ok", "\"3:1\"", "\"server\""), NULL};
+    judge(PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME, PF_EP_UNIX, enforced, st, why);
+    ck_assert_str_eq(st, "failed");
+    /* A squat that only joined the server's pipe never held the name. */
+    const char *const joined[] = {PLATFORM_NOFIRST, BIRTH_FIRST(1, 4, "3:1", "true"),
+                                  SQUAT_NAME(5, "false"), BIRTH_FIRST(2, 6, "3:2", "false"),
+                                  ATTEMPT(20, "ok", "\"3:2\"", "\"server\""), NULL};
+    judge(PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME, PF_EP_UNIX, joined, st, why);
+    ck_assert_str_eq(st, "vacuous");
+    ck_assert_msg(strstr(why, "mallory only joined the pipe the server already had"), "%s",
+                  why);
+}
+END_TEST
+
+static bool same(long peer, long pid)
+{
+    return peer == pid;
+}
+
+START_TEST(served_by_maps_pids_to_parties)
+{
+    char buf[64];
+    const struct pf_party parties[] = {{9, "mallory"}, {4, NULL}, {0, "eve"}};
+    ck_assert_str_eq(pf_served_by(9, parties, 3, same, buf, sizeof buf), "attacker:mallory");
+    ck_assert_str_eq(pf_served_by(4, parties, 3, same, buf, sizeof buf), "server");
+    ck_assert_str_eq(pf_served_by(5, parties, 3, same, buf, sizeof buf), "unknown");
+    /* No evidence, and a party not running, name nobody. */
+    ck_assert_str_eq(pf_served_by(0, parties, 3, same, buf, sizeof buf), "unknown");
+    /* An attacker is looked for first: a squatter the server started is not the server. */
+    const struct pf_party both[] = {{4, NULL}, {4, "mallory"}};
+    ck_assert_str_eq(pf_served_by(4, both, 2, same, buf, sizeof buf), "attacker:mallory");
+}
+END_TEST
+
 static Suite *attackers_suite(void)
 {
     Suite *s = suite_create("attackers");
@@ -346,6 +426,8 @@ static Suite *attackers_suite(void)
     tcase_add_test(j, reach_fails_on_attacker_held_on_server_vacuous_on_unknown);
     tcase_add_test(j, owns_by_inode_the_attacker_made);
     tcase_add_test(j, refuses_judged_only_when_the_name_was_held);
+    tcase_add_test(j, refuses_vacuous_where_first_instance_is_not_enforced);
+    tcase_add_test(j, served_by_maps_pids_to_parties);
     suite_add_tcase(s, j);
     return s;
 }

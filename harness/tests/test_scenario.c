@@ -1295,8 +1295,21 @@ START_TEST(win32_limits)
                  "supported on win32");
     expect_check(W32 "intended: {sddl: \"D:(A;;GA;;;WD)\"}\naccounts: [{name: alice}]\n"
                  "clients:\n  - {account: alice, count: 64}\n  - {account: alice, "
-                 "count: 64}\n", "10:5", "more than 127 client processes in all on "
-                 "win32 (128 with this entry)");
+                 "count: 64}\n", "10:5", "more than 127 client and attacker processes "
+                 "in all on win32 (128 with this entry)");
+    /* A squatter holds a channel connection too. */
+    expect_check(W32 "intended: {sddl: \"D:(A;;GA;;;WD)\"}\naccounts: [{name: alice}, "
+                 "{name: m}]\nattackers: [{account: m, action: squat}]\n"
+                 "clients:\n  - {account: alice, count: 64}\n  - {account: alice, "
+                 "count: 63}\n", "11:5", "more than 127 client and attacker processes "
+                 "in all on win32 (128 with this entry)");
+    /* Attackers: squats before the server and in a held gap, nothing else. */
+    expect_ok(W32_PEOPLE "attackers: [{account: alice, action: squat, when: in-gap}]\n");
+    expect_check(W32_PEOPLE "attackers:\n  - {account: alice, action: run-server}\n",
+                 "10:5", "'action: run-server' is not supported on win32");
+    expect_check(W32_PEOPLE "attackers:\n  - {account: alice, action: squat, "
+                 "when: {after-start: 1ms}}\n", "10:5",
+                 "'when: after-start' is not supported on win32");
 }
 END_TEST
 

@@ -57,6 +57,7 @@ static DWORD WINAPI init_thread(LPVOID arg)
         GetModuleFileNameW(NULL, exe, MAX_PATH);
         begin_event(&j, "hello");
         pfw_json_str(&j, "role", "agent");
+        pfw_json_int(&j, "pid", GetCurrentProcessId());
         pfw_json_wstr(&j, "exe", exe);
         pfw_json_int(&j, "rules", (int64_t)nrules);
         send_line(&j);

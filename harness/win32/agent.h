@@ -45,7 +45,9 @@ DWORD WINAPI channel_reader(LPVOID arg);
 
 /* ---- agent_instances.c ---- */
 int instance_id(HANDLE h);  /* 0 for a handle that is no instance the agent saw */
-void record_birth(HANDLE h, const wchar_t *name, bool sd_passed, int64_t t_call);
+/* first: the create asked to be the pipe's first instance (1), did not (0),
+ * unknown (-1). */
+void record_birth(HANDLE h, const wchar_t *name, bool sd_passed, int first, int64_t t_call);
 void record_perm_change(HANDLE h);
 void record_removed(HANDLE h);
 void record_connected(HANDLE h, int id);

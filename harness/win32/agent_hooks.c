@@ -57,7 +57,7 @@ static nt_create_pipe_fn real_NtCreateNamedPipeFile;
  * INVALID_HANDLE_VALUE (its own error stays with the caller's context).
  * Returns the handle, or INVALID_HANDLE_VALUE with *fault_err set when a
  * `fail` rule decided (0 when the real call failed by itself). */
-static HANDLE create_common(const wchar_t *name, const char *fn, bool sd_passed,
+static HANDLE create_common(const wchar_t *name, const char *fn, bool sd_passed, int first,
                             HANDLE (*call)(void *), void *ctx, DWORD *fault_err)
 {
     int64_t t_call = pfw_now_ns();
@@ -70,7 +70,7 @@ static HANDLE create_common(const wchar_t *name, const char *fn, bool sd_passed,
     }
     HANDLE h = call(ctx);
     if (h != INVALID_HANDLE_VALUE)
-        record_birth(h, name, sd_passed, t_call);
+        record_birth(h, name, sd_passed, first, t_call);
     fail = run_faults(PF_OP_CREATE, PF_PHASE_AFTER, h != INVALID_HANDLE_VALUE ? instance_id(h) : 0);
     if (fail && h != INVALID_HANDLE_VALUE) {
         real_CloseHandle(h);
@@ -97,11 +97,12 @@ static HANDLE call_keeping_error(void *p)
 }
 
 static HANDLE create_win32(const wchar_t *name, const char *fn, LPSECURITY_ATTRIBUTES sa,
-                           HANDLE (*call)(void *), void *ctx)
+                           DWORD open, HANDLE (*call)(void *), void *ctx)
 {
     struct keep_error inner = {call, ctx, 0};
     DWORD fault_err;
-    HANDLE h = create_common(name, fn, sa && sa->lpSecurityDescriptor, call_keeping_error,
+    HANDLE h = create_common(name, fn, sa && sa->lpSecurityDescriptor,
+                             (open & FILE_FLAG_FIRST_PIPE_INSTANCE) != 0, call_keeping_error,
                              &inner, &fault_err);
     SetLastError(fault_err ? fault_err : inner.err);
     return h;
@@ -125,7 +126,7 @@ static HANDLE WINAPI hook_CreateNamedPipeW(LPCWSTR name, DWORD open, DWORD pipe,
         return real_CreateNamedPipeW(name, open, pipe, max, out, in, timeout, sa);
     depth++;
     struct create_w_args a = {name, open, pipe, max, out, in, timeout, sa};
-    HANDLE h = create_win32(name ? name : L"", "CreateNamedPipeW", sa, call_create_w, &a);
+    HANDLE h = create_win32(name ? name : L"", "CreateNamedPipeW", sa, open, call_create_w, &a);
     depth--;
     return h;
 }
@@ -152,7 +153,7 @@ static HANDLE WINAPI hook_CreateNamedPipeA(LPCSTR name, DWORD open, DWORD pipe, 
         MultiByteToWideChar(CP_ACP, 0, name, -1, wname, 256);
     wname[255] = L'\0';
     struct create_a_args a = {name, open, pipe, max, out, in, timeout, sa};
-    HANDLE h = create_win32(wname, "CreateNamedPipeA", sa, call_create_a, &a);
+    HANDLE h = create_win32(wname, "CreateNamedPipeA", sa, open, call_create_a, &a);
     depth--;
     return h;
 }
@@ -259,8 +260,10 @@ static NTSTATUS NTAPI hook_NtCreateNamedPipeFile(PHANDLE out, ULONG access,
     struct nt_create_args a = {out, access, attr, iosb, share, disposition, options, type,
                                read_mode, completion, max, in_quota, out_quota, timeout, 0};
     DWORD fault_err;
+    /* FILE_CREATE is what FILE_FLAG_FIRST_PIPE_INSTANCE becomes (else
+     * FILE_OPEN_IF): the create asks to make the name. */
     HANDLE h = create_common(name, "NtCreateNamedPipeFile", attr->SecurityDescriptor != NULL,
-                             call_nt_create, &a, &fault_err);
+                             disposition == FILE_CREATE, call_nt_create, &a, &fault_err);
     if (fault_err) {
         a.status = status_of_win32_error(fault_err);
         if (h == INVALID_HANDLE_VALUE && out)

@@ -72,7 +72,7 @@ static long current_instances(HANDLE h)
     return (long)info.CurrentInstances;
 }
 
-void record_birth(HANDLE h, const wchar_t *name, bool sd_passed, int64_t t_call)
+void record_birth(HANDLE h, const wchar_t *name, bool sd_passed, int first, int64_t t_call)
 {
     struct pfw_json j;
     char perm[4096], key[64];
@@ -114,6 +114,10 @@ void record_birth(HANDLE h, const wchar_t *name, bool sd_passed, int64_t t_call)
         pfw_json_null(&j, "created_name");
     pfw_json_int(&j, "instance_count", count);
     pfw_json_bool(&j, "sa_passed", sd_passed);
+    if (first >= 0)
+        pfw_json_bool(&j, "first_pipe_instance", first == 1);
+    else
+        pfw_json_null(&j, "first_pipe_instance");
     pfw_json_int(&j, "handle", (int64_t)(intptr_t)h);
     send_line(&j);
 }

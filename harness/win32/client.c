@@ -16,7 +16,8 @@
  * It closes its own handle, and only then reports the attempt: so an
  * `attempt` event means the client's end is gone, which is what a
  * `hold ... until: {account, event: attempt}` fault relies on. Each attempt
- * is one `attempt` event on the host channel ($PF_CHANNEL).
+ * is one `attempt` event on the host channel ($PF_CHANNEL), with `peer_pid`:
+ * the pid GetNamedPipeServerProcessId gave for the instance it reached.
  */
 #include "pfw.h"
 
@@ -47,6 +48,7 @@ struct outcome {
     enum reply reply;
     char head[REPLY_HEAD];   /* the reply's first bytes */
     size_t nhead;
+    ULONG server_pid;   /* who holds the instance reached (0: unknown) */
 };
 
 static const char *error_name(DWORD e, char *buf, size_t cap)
@@ -193,6 +195,10 @@ static void attempt(const wchar_t *pipe, const struct protocol *p, struct outcom
         o->err = GetLastError();
         return;
     }
+    /* Who served: the process holding the server end of this instance,
+     * the evidence for the attempt's served_by. */
+    if (!GetNamedPipeServerProcessId(h, &o->server_pid))
+        o->server_pid = 0;
     converse(h, p, o);
     CloseHandle(h);
 }
@@ -268,6 +274,7 @@ int wmain(int argc, wchar_t **argv)
     pfw_json_str(&j, "role", "client");
     pfw_json_int(&j, "pid", GetCurrentProcessId());
     pfw_json_wstr(&j, "client", argv[2]);
+    pfw_json_wstr(&j, "account", argv[3]);
     pfw_json_end(&j);
     if (!pfw_channel_send(chan, j.buf))
         return 1;
@@ -291,6 +298,10 @@ int wmain(int argc, wchar_t **argv)
         pfw_json_bool(&j, "served", o.reply == REPLY_MATCHED);
         pfw_json_int(&j, "t_end_qpc_ns", t1);
         pfw_json_null(&j, "instance");
+        if (o.server_pid)
+            pfw_json_int(&j, "peer_pid", (int64_t)o.server_pid);
+        else
+            pfw_json_null(&j, "peer_pid");
         pfw_json_bool(&j, "waited", o.waited);
         pfw_json_str(&j, "protocol", p.name);
         pfw_json_str(&j, "reply", reply_names[o.reply]);

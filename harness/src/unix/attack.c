@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../served_by.h"
 #include "../util.h"
 
 #define WAIT_STEP_MS 5
@@ -296,28 +297,26 @@ void pf_attack_handle(struct pf_attack *at, const struct pollfd *pfd, int n)
             read_reports(at, &at->sq[i]);
 }
 
-/* Is `pid` the process `leader` or in the process group it leads? */
-static bool in_group_of(pid_t pid, pid_t leader)
+/* Is `peer` the process `leader` or in the process group it leads? */
+static bool in_group_of(long peer, long leader)
 {
-    if (leader <= 0)
-        return false;
-    if (pid == leader)
+    if (peer == leader)
         return true;
-    pid_t g = getpgid(pid);
+    pid_t g = getpgid((pid_t)peer);
     return g > 0 && g == leader;
 }
 
 const char *pf_attack_served_by(const struct pf_attack *at, pid_t server, pid_t peer,
                                 char *buf, size_t n)
 {
-    if (peer <= 0 || !at->started)
-        return "unknown";
-    for (size_t i = 0; at->sc && i < at->sc->nattackers; i++)
-        if (at->started[i] && in_group_of(peer, at->sq[i].pid)) {
-            snprintf(buf, n, "attacker:%s", at->sc->attackers[i].account);
-            return buf;
-        }
-    return in_group_of(peer, server) ? "server" : "unknown";
+    struct pf_party parties[PF_MAX_ACCOUNTS + 1];
+    size_t np = 0;
+    for (size_t i = 0; at->sc && at->started && i < at->sc->nattackers && np < PF_MAX_ACCOUNTS;
+         i++)
+        if (at->started[i])
+            parties[np++] = (struct pf_party){at->sq[i].pid, at->sc->attackers[i].account};
+    parties[np++] = (struct pf_party){server, NULL};
+    return pf_served_by(peer, parties, np, in_group_of, buf, n);
 }
 
 void pf_attack_stop(struct pf_attack *at)

@@ -30,8 +30,9 @@ static int64_t to_trace(struct win_run *wr, const struct pf_win_conn *c, int64_t
 static void on_hello(struct win_run *wr, struct pf_win_conn *c, json_object *ev)
 {
     const char *role = pf_json_str(ev, "role");
-    c->role = role && !strcmp(role, "agent") ? ROLE_AGENT : ROLE_CLIENT;
-    const char *label = pf_json_str(ev, PF_F_CLIENT);
+    c->role = role && !strcmp(role, "agent") ? ROLE_AGENT :
+              role && !strcmp(role, "squatter") ? ROLE_ATTACKER : ROLE_CLIENT;
+    const char *label = pf_json_str(ev, c->role == ROLE_ATTACKER ? PF_F_ACCOUNT : PF_F_CLIENT);
     snprintf(c->label, sizeof c->label, "%s", label ? label : (role ? role : "?"));
     /* Is this program's QueryPerformanceCounter our CLOCK_MONOTONIC_RAW? A
      * reading taken just before the line was sent must map to a moment just
@@ -41,6 +42,12 @@ static void on_hello(struct win_run *wr, struct pf_win_conn *c, json_object *ev)
     int64_t lag = now - (qpc + wr->wine->mono_minus_raw_ns);
     c->clock_raw = lag >= 0 && lag < 2000000000LL;
     c->clock_offset_ns = now - qpc;
+    if (c->role == ROLE_AGENT && !wr->server_win_pid)
+        wr->server_win_pid = pf_json_int(ev, PF_F_PID, 0);
+    else if (c->role == ROLE_CLIENT)
+        win_attack_client_hello(wr, ev);
+    else if (c->role == ROLE_ATTACKER)
+        win_attack_line(wr, c, "hello", ev, 0);
 }
 
 void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
@@ -51,6 +58,10 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
         return;
     if (!strcmp(name, "hello")) {
         on_hello(wr, c, ev);
+        return;
+    }
+    if (c->role == ROLE_ATTACKER) {
+        win_attack_line(wr, c, name, ev, to_trace(wr, c, pf_json_int(ev, "qpc_ns", 0)));
         return;
     }
     if (!strcmp(name, "connected")) {
@@ -127,6 +138,14 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
                 wr->conn_of[i].client_pid = -1;  /* one attempt per connection */
             }
     }
+    if (!strcmp(name, PF_EV_ATTEMPT)) {
+        /* Who served it: the pid GetNamedPipeServerProcessId gave the
+         * client; a refused attempt was served by nobody. */
+        char buf[96];
+        json_object_object_add(f, "served_by", outcome && !strcmp(outcome, "ok") ?
+                               json_object_new_string(win_attack_served_by(
+                                   wr, pf_json_int(ev, "peer_pid", 0), buf, sizeof buf)) : NULL);
+    }
     pf_trace_emit_at(&wr->run->trace, t,
                      c->role == ROLE_AGENT ? PF_SRC_WIN_AGENT : PF_SRC_WIN_CLIENT, name, f);
 
@@ -135,8 +154,10 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
         win_start_clients(wr);
     } else if (!strcmp(name, PF_EV_FAULT)) {
         const char *d = pf_json_str(ev, PF_F_DECISION);
-        if (d && !strcmp(d, "held"))
+        if (d && !strcmp(d, "held")) {
             win_hold_started(wr, c, ev, t);
+            win_attack_held(wr, (long)pf_json_int(ev, PF_F_RULE, -1));
+        }
         else if (d && (!strcmp(d, "released") || !strcmp(d, "timed-out")))
             win_hold_ended(wr, c, ev);
     } else if (!strcmp(name, PF_EV_ATTEMPT)) {

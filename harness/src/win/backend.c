@@ -125,7 +125,7 @@ static enum pf_run_status start_server(struct win_run *wr)
 
 /* ---- the loop --------------------------------------------------------- */
 
-static void pump(struct win_run *wr, int timeout_ms)
+void win_pump(struct win_run *wr, int timeout_ms)
 {
     struct pollfd pfd[PF_WIN_MAX_CONNS + 1];
     size_t n = pf_win_channel_pollfds(&wr->ch, pfd, PF_WIN_MAX_CONNS + 1);
@@ -168,7 +168,8 @@ static const char *main_loop(struct win_run *wr)
                      (double)wr->sc->server.timeout_ns / 1e9);
             return "timeout";
         }
-        if (!wr->ready && now >= wr->server_start_ns + wr->sc->server.ready_timeout_ns &&
+        bool waiting = !wr->ready && !wr->clients_started;
+        if (waiting && now >= wr->server_start_ns + wr->sc->server.ready_timeout_ns &&
             wr->foreign[0]) {
             snprintf(run->error, sizeof run->error,
                      "the server created the pipe %.200s but never the run's endpoint %.200s "
@@ -176,18 +177,25 @@ static const char *main_loop(struct win_run *wr)
                      (double)wr->sc->server.ready_timeout_ns / 1e9);
             return "error";
         }
-        if (!wr->ready && now >= wr->server_start_ns + wr->sc->server.ready_timeout_ns) {
+        if (waiting && now >= wr->server_start_ns + wr->sc->server.ready_timeout_ns) {
             snprintf(run->error, sizeof run->error,
                      "the server created no pipe instance within %.1fs (server.ready_timeout)",
                      (double)wr->sc->server.ready_timeout_ns / 1e9);
             return "error";
         }
-        pump(wr, 20);
+        win_pump(wr, 20);
         reap(wr);
         if (clients_done(wr))
             return "clients-done";
-        if (wr->server_exited) {
-            pump(wr, 0);
+        /* With attackers a server that exits (the name was taken) is judged:
+         * the clients run against whoever holds the name. */
+        if (wr->server_exited && wr->sc->nattackers) {
+            if (!wr->clients_started)
+                win_start_clients(wr);
+            if (!wr->nclients)
+                return "clients-done";
+        } else if (wr->server_exited) {
+            win_pump(wr, 0);
             snprintf(run->error, sizeof run->error,
                      "the server exited (status %d) before the clients were done",
                      WIFEXITED(wr->server_status) ? WEXITSTATUS(wr->server_status) : -1);
@@ -213,7 +221,7 @@ static bool wait_gone(struct win_run *wr, pid_t pid, bool *exited, int *status, 
         }
         if (pf_clock_ns() >= until)
             return false;
-        pump(wr, 20);
+        win_pump(wr, 20);
     }
     return true;
 }
@@ -246,11 +254,13 @@ static void stop_all(struct win_run *wr)
             stragglers = true;
         }
     }
+    win_attack_stop(wr);
+    stragglers |= wr->attack_stragglers;
     int64_t until = pf_clock_ns() + DRAIN_NS;
     while (pf_win_channel_open_count(&wr->ch, ROLE_AGENT) +
                pf_win_channel_open_count(&wr->ch, ROLE_CLIENT) > 0 &&
            pf_clock_ns() < until)
-        pump(wr, 20);
+        win_pump(wr, 20);
     if (stragglers)
         pf_wine_kill_all(wr->wine);
 }
@@ -368,6 +378,10 @@ static enum pf_run_status win32_run_scenario(struct pf_run *run)
         pf_wine_path(wr->faults_path, win, sizeof win);
         snprintf(wr->env_faults, sizeof wr->env_faults, "PF_FAULTS=%s", win);
         win_emit_accounts(wr);
+        win_attack_init(wr);
+        rc = win_attack_before_server(wr);
+    }
+    if (rc == PF_RUN_OK) {
         rc = start_server(wr);
     }
     if (rc == PF_RUN_OK) {

@@ -17,7 +17,7 @@
 #include "channel.h"
 #include "wine.h"
 
-enum { ROLE_AGENT = 1, ROLE_CLIENT = 2 };
+enum { ROLE_AGENT = 1, ROLE_CLIENT = 2, ROLE_ATTACKER = 3 };
 
 #define STOP_GRACE_NS (3LL * 1000000000LL)
 #define DRAIN_NS (1LL * 1000000000LL)
@@ -29,6 +29,15 @@ struct client_proc {
     char label[48];
 };
 
+
+/* One attacker's squatter.exe (attack.c). */
+struct win_squatter {
+    pid_t pid;                    /* the Wine process */
+    int in_fd;                    /* "go" for an in-gap squat; closing it ends it */
+    int64_t win_pid;              /* its Windows pid, from its hello */
+    bool started, told_go, reported, squatted, exited;
+    int status;
+};
 
 struct win_run {
     struct pf_run *run;
@@ -56,6 +65,13 @@ struct win_run {
      * from the agent's "connected" lines: names the instance of an attempt. */
     struct { int64_t client_pid; int id; } conn_of[MAX_CLIENTS];
     size_t nconn_of;
+    /* Attackers (attack.c): one squatter per attacker; the server's and the
+     * clients' Windows pids, from their hellos, name who served whom. */
+    struct win_squatter *sq;
+    int64_t server_win_pid;
+    struct { int64_t pid; char account[64]; } client_pids[MAX_CLIENTS];
+    size_t nclient_pids;
+    bool attack_stragglers;       /* a squatter had to be killed */
 };
 
 static inline void win_trace_event(struct win_run *wr, const char *ev, json_object *f)
@@ -80,6 +96,25 @@ void win_holds_free(struct win_run *wr);
 /* clients.c: starts the plan's client processes; the `account` events. */
 void win_start_clients(struct win_run *wr);
 void win_emit_accounts(struct win_run *wr);
+
+/* backend.c: polls the channel once, handling its lines. */
+void win_pump(struct win_run *wr, int timeout_ms);
+
+/* attack.c: the scenario's attackers. init before anything; before_server
+ * starts before-server squatters (awaiting each squat) and in-gap ones
+ * (waiting); held: the hold of fault rule `rule` began (an in-gap squatter
+ * goes); line: a squatter's line at trace time t; client_hello: a client's
+ * Windows pid and account; served_by: who holds the instance a client
+ * reached, from the pid it read; stop: every squatter ended, its exit
+ * traced. */
+void win_attack_init(struct win_run *wr);
+enum pf_run_status win_attack_before_server(struct win_run *wr);
+void win_attack_held(struct win_run *wr, long rule);
+void win_attack_line(struct win_run *wr, struct pf_win_conn *c, const char *name,
+                     json_object *ev, int64_t t);
+void win_attack_client_hello(struct win_run *wr, json_object *ev);
+const char *win_attack_served_by(const struct win_run *wr, int64_t peer, char *buf, size_t n);
+void win_attack_stop(struct win_run *wr);
 
 /* probe.c: runs probe.exe and emits the `platform` event. */
 enum pf_run_status win_probe(struct win_run *wr);

@@ -1,0 +1,242 @@
+"""Attackers on win32, under Wine: squatter.exe takes the pipe name before the
+server or in a gap the agent holds open, and the expectations judge it.
+
+The buggy server (squattable: no FILE_FLAG_FIRST_PIPE_INSTANCE, closes
+before it creates) must fail for the right reasons every run: a client
+served by attacker:mallory, the server's instance made on a name mallory
+held. The correct one (heirloom: the flag, and never lets the name go) must
+be inconclusive on Wine, with the reason: Wine does not enforce the flag,
+or mallory could only join the server's pipe. Also checked: the squatter's
+own records (client pid, impersonation), served_by from
+GetNamedPipeServerProcessId, check's refusals, and that no squatter or Wine
+process of the run is left.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT
+from test_seed import win32, wine_leftovers, wineserver_dirs  # noqa: F401 (fixture)
+
+SUITE = os.path.join(ROOT, "scenarios", "attack-seed")
+
+
+def scenario(name):
+    return os.path.join(SUITE, name + ".yaml")
+
+
+def attacker_events(run, name, ev):
+    return [e for e in run.trace(name) if e.get("src") == "attacker" and e["ev"] == ev]
+
+
+def attempts(run, name):
+    return [e for e in run.trace(name) if e["ev"] == "attempt"]
+
+
+def platform(run, name):
+    return next(e for e in run.trace(name) if e["ev"] == "platform")
+
+
+@pytest.fixture(scope="module")
+def suite_run(pipefault, win32, tmp_path_factory):  # noqa: F811
+    """One run of the suite, shared by the tests that only read it."""
+    from conftest import Run
+    out = str(tmp_path_factory.mktemp("attack-seed") / "out")
+    before = wineserver_dirs()
+    proc = subprocess.run([pipefault, "run", "--out", out, "--seed", "1", SUITE],
+                          capture_output=True, text=True, timeout=900, cwd=ROOT)
+    r = Run(proc, out)
+    r.leftovers = wine_leftovers(before)
+    return r
+
+
+def assert_squattable_fails(run, name):
+    s = run.scenario(name)
+    assert s["verdict"] == "fail", (s["reason"], s["expectations"])
+    reach = run.expectation(name, "clients_reach_server_only")
+    assert reach["held"] is False, reach
+    assert "attacker:mallory" in reach["reason"], reach
+    owns = run.expectation(name, "server_owns_endpoint")
+    assert owns["held"] is False and "held by attacker:mallory" in owns["reason"], owns
+    refuses = run.expectation(name, "server_refuses_squatted_name")
+    assert refuses["held"] is False, refuses
+    assert "mallory held the name" in refuses["reason"], refuses
+
+
+def test_squattable_before_server_fails(suite_run):
+    name = "attack-squattable-before-server"
+    assert_squattable_fails(suite_run, name)
+    squat = attacker_events(suite_run, name, "squat")
+    assert len(squat) == 1 and squat[0]["outcome"] == "ok", squat
+    assert squat[0]["created_name"] is True, squat
+    # The server's first instance joined mallory's pipe, never asking to be first.
+    births = [e for e in suite_run.trace(name) if e["ev"] == "instance_birth"]
+    assert births and births[0]["first_pipe_instance"] is False, births[0]
+    assert births[0]["created_name"] is False, births[0]
+
+
+def test_squattable_in_gap_fails(suite_run):
+    name = "attack-squattable-in-gap"
+    assert_squattable_fails(suite_run, name)
+    trace = suite_run.trace(name)
+    # The gap was made by the hold on the server's first close, released by the squat.
+    held = [e for e in trace if e["ev"] == "fault" and e.get("decision") == "held"]
+    assert held and held[0]["op"] == "close" and held[0]["until_event"] == "squatted", held
+    released = [e for e in trace if e["ev"] == "fault" and e.get("decision") == "released"]
+    assert released, "the hold was not released by the squat"
+    squat = attacker_events(suite_run, name, "squat")[0]
+    assert squat["created_name"] is True and squat["when"] == "in-gap", squat
+    assert held[0]["t"] <= squat["t"] <= released[0]["t"], (held[0], squat, released[0])
+
+
+def test_squatter_records_clients_and_impersonation(suite_run):
+    name = "attack-squattable-before-server"
+    conns = attacker_events(suite_run, name, "squatter_connection")
+    assert conns, "the squatter recorded no connection"
+    client_pids = {e["pid"] for e in attempts(suite_run, name)}
+    for c in conns:
+        assert c["peer_pid"] in client_pids, (c, client_pids)
+        assert c["peer_account"] == "alice", c
+        assert isinstance(c["impersonated"], bool), c
+        if c["impersonated"]:
+            assert c["impersonation_level"] in {"anonymous", "identification", "impersonation",
+                                                "delegation"}, c
+        else:
+            assert c["impersonation_error"] != 0, c
+
+
+def test_served_by_is_evidence(suite_run):
+    """served_by names the process GetNamedPipeServerProcessId gave: mallory's
+    squatter or the server's process (agent hello), and refused attempts none."""
+    for name in ("attack-squattable-before-server", "attack-squattable-in-gap"):
+        trace = suite_run.trace(name)
+        squatter = attacker_events(suite_run, name, "squat")[0]
+        conns = attacker_events(suite_run, name, "squatter_connection")
+        server_pid = next(e["pid"] for e in trace if e["ev"] == "instance_birth")
+        by = {}
+        for a in attempts(suite_run, name):
+            if a["outcome"] != "ok":
+                assert a["served_by"] is None, a
+                continue
+            assert a["peer_pid"], a
+            by[a["pid"], a["t"]] = a["served_by"]
+            if a["served_by"] == "attacker:mallory":
+                assert a["peer_pid"] == squatter["win_pid"], (a, squatter)
+                assert a["reply_head"].startswith("squatted"), a
+            else:
+                assert a["served_by"] == "server", a
+                assert a["peer_pid"] == server_pid, (a, server_pid)
+                assert a.get("reply_head", "").startswith("ok"), a
+        assert list(by.values()).count("attacker:mallory") == len(conns), (by, conns)
+
+
+def test_heirloom_inconclusive_on_wine(suite_run):
+    name = "attack-heirloom-before-server"
+    s = suite_run.scenario(name)
+    if platform(suite_run, name)["first_pipe_instance_enforced"]:
+        pytest.skip("this platform enforces FILE_FLAG_FIRST_PIPE_INSTANCE")
+    assert s["verdict"] == "inconclusive", (s["reason"], s["expectations"])
+    e = suite_run.expectation(name, "server_refuses_squatted_name")
+    assert e["held"] is None, e
+    assert e["status"] == "vacuous", e
+    assert "FILE_FLAG_FIRST_PIPE_INSTANCE" in e["reason"] and "does not enforce" in e["reason"], e
+    assert "does not enforce" in s["reason"], s["reason"]
+    births = [b for b in suite_run.trace(name) if b["ev"] == "instance_birth"]
+    assert births[0]["first_pipe_instance"] is True, births[0]
+
+
+def test_heirloom_in_gap_only_joins(suite_run):
+    name = "attack-heirloom-in-gap"
+    s = suite_run.scenario(name)
+    assert s["verdict"] == "inconclusive", (s["reason"], s["expectations"])
+    squat = attacker_events(suite_run, name, "squat")[0]
+    assert squat["outcome"] == "ok" and squat["created_name"] is False, squat
+    e = suite_run.expectation(name, "server_refuses_squatted_name")
+    assert e["held"] is None, e
+    assert e["status"] == "vacuous" and "only joined" in e["reason"], e
+
+
+def test_every_squatter_ended_and_nothing_left(suite_run):
+    for s in suite_run.results["scenarios"]:
+        trace = suite_run.trace(s["name"])
+        starts = [e for e in trace if e["ev"] == "attacker_start"]
+        exits = [e for e in trace if e["ev"] == "attacker_exit"]
+        assert len(starts) == 1 and len(exits) == 1, (s["name"], starts, exits)
+        assert exits[0]["stopped_by_harness"] is True, exits[0]
+        assert exits[0]["status"] == 0, exits[0]   # ended by its stdin, not killed
+        assert not os.path.exists(f"/proc/{starts[0]['pid']}"), starts[0]
+    assert suite_run.leftovers == [], suite_run.leftovers
+
+
+def test_interrupt_ends_the_squatter(pipefault, win32, tmp_path):  # noqa: F811
+    """Ctrl-C while mallory's squatter serves: exit 3, the squatter ended and
+    traced, nothing of Wine left."""
+    out = str(tmp_path / "out")
+    before = wineserver_dirs()
+    name = "attack-squattable-before-server"
+    proc = subprocess.Popen([pipefault, "run", "--out", out, scenario("squattable-before-server")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    trace = os.path.join(out, name, "trace.jsonl")
+    deadline = time.time() + 180
+    while time.time() < deadline:   # polling a file another process writes
+        if os.path.exists(trace) and '"ev":"squat"' in open(trace).read():
+            break
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("the squatter never squatted")
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 3
+    events = [json.loads(line) for line in open(trace) if line.strip()]
+    start = next(e for e in events if e["ev"] == "attacker_start")
+    assert any(e["ev"] == "attacker_exit" for e in events), events[-3:]
+    assert not os.path.exists(f"/proc/{start['pid']}"), start
+    assert wine_leftovers(before) == []
+
+
+CHECK_CASES = [
+    ("action: run-server", "{account: mallory, action: run-server}",
+     "'action: run-server' is not supported on win32"),
+    ("after-start", "{account: mallory, action: squat, when: {after-start: 10ms}}",
+     "'when: after-start' is not supported on win32"),
+]
+
+
+@pytest.mark.parametrize("label,attacker,message", CHECK_CASES, ids=[c[0] for c in CHECK_CASES])
+def test_check_refuses_what_win32_cannot_do(pipefault, tmp_path, label, attacker, message):
+    text = open(scenario("squattable-before-server")).read()
+    text = text.replace("  - {account: mallory, action: squat, when: before-server}",
+                        "  - " + attacker)
+    # Only the win32 limit may refuse it (not the need for an early squat).
+    text = text.replace("  - server_refuses_squatted_name\n", "")
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    line = text.splitlines().index("  - " + attacker) + 1
+    proc = subprocess.run([pipefault, "check", str(path)], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{path}:{line}:5:" in proc.stderr, proc.stderr
+    assert message in proc.stderr, proc.stderr
+
+
+def test_stable_verdicts(pipefault, win32, tmp_path):  # noqa: F811
+    """Two more seeds: the same verdict for every scenario (the driver's
+    share of the stability measurement; tools/soak.sh-style loops run more)."""
+    from conftest import Run
+    verdicts = []
+    for seed in (2, 3):
+        out = str(tmp_path / f"out{seed}")
+        proc = subprocess.run([pipefault, "run", "--out", out, "--seed", str(seed), SUITE],
+                              capture_output=True, text=True, timeout=900, cwd=ROOT)
+        r = Run(proc, out)
+        verdicts.append({s["name"]: s["verdict"] for s in r.results["scenarios"]})
+    expected = {"attack-squattable-before-server": "fail", "attack-squattable-in-gap": "fail",
+                "attack-heirloom-before-server": "inconclusive",
+                "attack-heirloom-in-gap": "inconclusive"}
+    assert verdicts == [expected, expected], verdicts
