@@ -448,3 +448,39 @@ def test_server_using_unseen_pipe_handles_is_an_error(pipefault, win32, run_pipe
     assert s["verdict"] == "error", (s["verdict"], s["reason"])
     assert "did not see created (ConnectNamedPipe on pipe handle" in s["reason"], s["reason"]
     assert "pipefault cannot judge this server" in s["reason"], s["reason"]
+
+
+def test_until_accepting_counts_only_attempts_that_reached_an_instance(pipefault, win32,
+                                                                      run_pipefault, tmp_path):
+    """`until: accepting` on win32: the server's 2nd create is held until bob's
+    one attempt, which comes well after alice's first. Meanwhile no instance
+    has the name, so alice's attempts end ERROR_FILE_NOT_FOUND: they must not
+    count, and she keeps trying until three attempts reached an instance --
+    the default-born one among them. Without this, a slow Wine could end the
+    scenario before the held create ran, and judge instance #1 alone."""
+    with open(os.path.join(SUITE, NPIPE + ".yaml")) as f:
+        text = f.read()
+    text = text.replace("until: {account: alice, event: attempt}",
+                        "until: {account: bob, event: attempt}")
+    text = text.replace("accounts:\n  - name: alice\n    allowed: true\n",
+                        "accounts:\n  - name: alice\n    allowed: true\n"
+                        "  - name: bob\n    allowed: true\n")
+    text = text.replace("    until: accepting\n",
+                        "    until: accepting\n  - account: bob\n    attempts: 1\n"
+                        "    start: 500ms\n")
+    path = tmp_path / "until-accepting.yaml"
+    path.write_text(text)
+    run = run_pipefault(str(path))
+    assert run.rc == 1, run.stderr
+    s = run.scenario(NPIPE)
+    assert s["verdict"] == "fail" and failing(run, NPIPE) == BOTH, s["expectations"]
+    alice = [e for e in run.trace(NPIPE) if e["ev"] == "attempt" and e["account"] == "alice"]
+    counted = [e for e in alice if e["counted"]]
+    skipped = [e for e in alice if not e["counted"]]
+    assert len(counted) == 3, alice
+    assert all(e["outcome"] == "ok" and e["instance"] for e in counted), counted
+    assert skipped and all(e["outcome"] in ("ERROR_FILE_NOT_FOUND", "ERROR_PIPE_BUSY")
+                           for e in skipped), skipped
+    # The counted attempts after the first reached the default-born instance(s).
+    born = {i["id"]: i["birth_class"] for i in s["instances"]}
+    assert any(born.get(e["instance"]) == "default" for e in counted[1:]), (counted, born)

@@ -1,8 +1,12 @@
 /* client.c - a harness client: connects to the pipe on the scenario's schedule.
  *
  * Usage: client.exe PIPE LABEL ACCOUNT ATTEMPTS INTERVAL_NS START_NS
- *                   PROTOCOL READ_TIMEOUT_NS SEND_HEX EXPECT_HEX
+ *                   PROTOCOL READ_TIMEOUT_NS SEND_HEX EXPECT_HEX all|accepting
  * Waits START_NS, then makes ATTEMPTS connection attempts INTERVAL_NS apart.
+ * With `accepting` (the scenario's `until: accepting`) only attempts that
+ * reached an instance count -- not ERROR_FILE_NOT_FOUND (no instance has
+ * the name) nor ERROR_PIPE_BUSY (none is waiting for a client) -- and it
+ * keeps trying until ATTEMPTS of them were made; the run's timeout bounds it.
  * One attempt: CreateFileW on the pipe; on ERROR_PIPE_BUSY, WaitNamedPipeW
  * ($PF_CLIENT_WAIT_MS, default 1000) and one more CreateFileW. Connected, it
  * follows PROTOCOL (the scenario's `protocol`):
@@ -248,12 +252,13 @@ int wmain(int argc, wchar_t **argv)
 {
     static struct protocol p;
     bool given;
-    if (argc != 11 || (wcscmp(argv[7], L"reply") && wcscmp(argv[7], L"connect") &&
+    if (argc != 12 || (wcscmp(argv[11], L"all") && wcscmp(argv[11], L"accepting")) ||
+        (wcscmp(argv[7], L"reply") && wcscmp(argv[7], L"connect") &&
                        wcscmp(argv[7], L"send")) ||
         !unhex(argv[9], p.send, sizeof p.send, &p.nsend, &given) ||
         !unhex(argv[10], p.expect, sizeof p.expect, &p.nexpect, &p.has_expect)) {
         fprintf(stderr, "usage: client.exe PIPE LABEL ACCOUNT ATTEMPTS INTERVAL_NS START_NS "
-                "reply|connect|send READ_TIMEOUT_NS SEND_HEX|- EXPECT_HEX|-\n");
+                "reply|connect|send READ_TIMEOUT_NS SEND_HEX|- EXPECT_HEX|- all|accepting\n");
         return 2;
     }
     p.name = !wcscmp(argv[7], L"reply") ? "reply" : !wcscmp(argv[7], L"connect") ? "connect"
@@ -279,8 +284,9 @@ int wmain(int argc, wchar_t **argv)
     if (!pfw_channel_send(chan, j.buf))
         return 1;
 
+    bool until_accepting = !wcscmp(argv[11], L"accepting");
     sleep_ns(start);
-    for (long i = 0; i < attempts; i++) {
+    for (long i = 0, counted = 0; counted < attempts; i++) {
         if (i > 0)
             sleep_ns(interval);
         struct outcome o;
@@ -303,6 +309,12 @@ int wmain(int argc, wchar_t **argv)
         else
             pfw_json_null(&j, "peer_pid");
         pfw_json_bool(&j, "waited", o.waited);
+        /* Not on the name, or no instance waiting: it reached no instance. */
+        bool reached = o.err != ERROR_FILE_NOT_FOUND && o.err != ERROR_PIPE_BUSY;
+        if (!until_accepting || reached)
+            counted++;
+        if (until_accepting)
+            pfw_json_bool(&j, "counted", reached);
         pfw_json_str(&j, "protocol", p.name);
         pfw_json_str(&j, "reply", reply_names[o.reply]);
         if (o.nhead) {

@@ -46,7 +46,8 @@ void win_start_clients(struct win_run *wr)
         char *send = hex_arg(pc->spec->send), *expect = hex_arg(pc->spec->expect);
         char *argv[] = {exe, wr->plan.endpoint, cp->label, pc->spec->account, attempts, interval,
                         start, (char *)pf_client_protocol_name(pc->spec->protocol),
-                        read_timeout, send, expect, NULL};
+                        read_timeout, send, expect,
+                        pc->spec->until_accepting ? "accepting" : "all", NULL};
         char *env[] = {wr->env_channel, seed, NULL};
         cp->pid = pf_wine_spawn(wr->wine, argv, env, -1, -1, STDERR_FILENO);
         free(send);
