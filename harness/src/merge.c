@@ -131,9 +131,11 @@ static int owner_of(const struct store *s, int upto, const char *name)
 {
     for (int k = 0; k < upto; k++) {
         json_object *list = pf_json_get(s[k].results, "scenarios");
-        for (size_t i = 0; i < json_object_array_length(list); i++)
-            if (!strcmp(pf_json_str(json_object_array_get_idx(list, i), "name") ?: "", name))
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+            const char *other = pf_json_str(json_object_array_get_idx(list, i), "name");
+            if (other && !strcmp(other, name))
                 return k;
+        }
     }
     return -1;
 }
@@ -251,15 +253,16 @@ int pf_merge(const char *out, char *const *stores, int nstores, const char *comm
         fprintf(stderr, "pipefault merge: report: %s\n", err);
         rc = PF_EXIT_HARNESS;
     } else {
-        fprintf(stderr, "pipefault merge: %zu scenarios from %d store%s: %d pass, %d fail, "
+        size_t n = json_object_array_length(all);
+        fprintf(stderr, "pipefault merge: %zu scenario%s from %d store%s: %d pass, %d fail, "
                 "%d error, %d skipped, %d inconclusive%s -> %s/index.html\n",
-                json_object_array_length(all), nstores, nstores == 1 ? "" : "s",
+                n, n == 1 ? "" : "s", nstores, nstores == 1 ? "" : "s",
                 counts[PF_V_PASS], counts[PF_V_FAIL], counts[PF_V_ERROR], counts[PF_V_SKIPPED],
                 counts[PF_V_INCONCLUSIVE], complete ? "" : " (a store is incomplete)", out);
         if (!complete)
             rc = PF_EXIT_HARNESS;
         else
-            rc = counts[PF_V_FAIL] + counts[PF_V_ERROR] + counts[PF_V_INCONCLUSIVE] ?
+            rc = (counts[PF_V_FAIL] + counts[PF_V_ERROR] + counts[PF_V_INCONCLUSIVE]) > 0 ?
                  PF_EXIT_FAIL : PF_EXIT_PASS;
     }
     json_object_put(results);
