@@ -143,7 +143,12 @@ def test_jobs_gives_the_serial_verdicts(stores):
 def test_jobs_leaves_nothing_behind(stores):
     with open(os.path.join(stores["jobs"], "results.json")) as f:
         r = json.load(f)
-    users = {c["user"] for s in r["scenarios"] for c in s.get("clients") or [] if c.get("user")}
+    users = set()
+    for s in r["scenarios"]:
+        with open(os.path.join(stores["jobs"], s["trace"])) as f:
+            events = [json.loads(line) for line in f if line.strip()]
+        users |= {e["user"] for e in events if e.get("ev") == "account" and e.get("user")
+                  and e["user"].startswith("pf")}
     ids = {u[2:8] for u in users}
     assert len(ids) >= 2, f"the workers should have run ids of their own: {users}"
     with open("/etc/passwd") as f:

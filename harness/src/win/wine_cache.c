@@ -200,7 +200,7 @@ static int list_tree(int dirfd, const char *rel, FILE *fp, size_t *count, int de
         } else if (S_ISREG(st.st_mode)) {
             char hash[24] = "-";
             if (!linkable(path)) {
-                uint64_t h;
+                uint64_t h = 0;
                 int f = openat(dirfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
                 rc = f < 0 ? -1 : copy_hash(f, -1, &h);
                 if (f >= 0)
