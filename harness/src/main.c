@@ -56,6 +56,9 @@ static const char usage_run[] =
     "  -h, --help         this text\n"
     "\n"
     "Writes results.json, junit.xml, index.html and <scenario>/trace.jsonl.\n"
+    "Win32 scenarios copy a cached, initialised Wine prefix from $PIPEFAULT_CACHE_DIR\n"
+    "(default /var/cache/pipefault for root, else $XDG_CACHE_HOME/pipefault), built\n"
+    "once per Wine version and rebuilt when damaged or stale.\n"
     "exit: 0 all passed (or skipped), 1 a fail, inconclusive or error verdict, 2 bad input,\n"
     "3 harness/environment error or interrupted.\n";
 
