@@ -358,7 +358,7 @@ static enum pf_run_status win32_run_scenario(struct pf_run *run)
     if (!prefix_told) {
         prefix_told = true;
         run->platform_startup_ns = startup;
-        fprintf(stderr, "pipefault: Wine prefix %s started in %.1f s, %s (not counted in the "
+        fprintf(stderr, "pipefault: Wine prefix %s started in %.1f s (%s; not counted in the "
                 "scenario's duration)\n", wr->wine->prefix, (double)startup / 1e9,
                 !wr->wine->from_cache ? "created without the cache" :
                 wr->wine->cache_built ? "cache built first" : "copied from the cache");

@@ -280,7 +280,7 @@ struct pf_wine *pf_wine_session(char *err, size_t errlen)
     bool built = false, filled = pf_wine_cache_fill(w, sfd, &built, why, sizeof why) == 0;
     close(sfd);
     if (!filled)
-        fprintf(stderr, "pipefault: warning: the Wine prefix cache was not used (%s); creating "
+        fprintf(stderr, "pipefault: warning: the prefix cache was not used (%s); Wine creates "
                 "a prefix for this run\n", why);
     w->from_cache = filled;
     w->cache_built = built;

@@ -502,10 +502,10 @@ int pf_wine_cache_fill(struct pf_wine *w, int sfd, bool *built, char *err, size_
         goto out;
     }
     if (strcmp(why, "not built yet"))
-        fprintf(stderr, "pipefault: the cached Wine prefix %s/%s is stale (%s): building it "
+        fprintf(stderr, "pipefault: the prefix cache %s/%s is stale (%s): building it "
                 "again\n", root_path, name, why);
     else
-        fprintf(stderr, "pipefault: building the Wine prefix cache %s/%s (once per Wine "
+        fprintf(stderr, "pipefault: building the prefix cache %s/%s (once per Wine "
                 "version)\n", root_path, name);
     if (reset_prefix(sfd, w->prefix) < 0) {
         snprintf(err, errlen, "cannot empty %s: %s", w->prefix, strerror(errno));
