@@ -172,7 +172,6 @@ int pf_jobs_run(const struct pf_scenario_list *l, const struct pf_run_env *env, 
 {
     size_t nw = jobs < l->n ? jobs : l->n;
     struct worker *w = pf_xcalloc(nw, sizeof *w);
-    json_object **done = pf_xcalloc(l->n, sizeof *done);
     for (size_t k = 0; k < nw; k++)
         w[k].cmd = -1;
     int harness_error = 0;
@@ -183,6 +182,9 @@ int pf_jobs_run(const struct pf_scenario_list *l, const struct pf_run_env *env, 
             harness_error = started == 0;
             break;
         }
+    /* Only now: a worker is a fork of this process, and must not hold a
+     * copy of what only the parent uses. */
+    json_object **done = pf_xcalloc(l->n, sizeof *done);
     for (size_t k = 0; k < started && next < l->n; k++)
         if (give(&w[k], next))
             next++;
