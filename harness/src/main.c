@@ -10,8 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jobs.h"
+#include "merge.h"
 #include "report.h"
 #include "run.h"
+#include "select.h"
 #include "suite.h"
 #include "version.h"
 
@@ -23,10 +26,11 @@ static const char usage_main[] =
     "every endpoint instance got the intended permissions or the default.\n"
     "\n"
     "commands:\n"
-    "  run [--out DIR] [--seed N] PATH...   run scenario files or suite directories\n"
+    "  run [options] PATH...                run scenario files or suite directories\n"
     "  check PATH...                        validate scenarios without running anything\n"
     "  report DIR                           regenerate DIR/index.html from DIR/results.json\n"
-    "  clean                                remove accounts and files left by a killed run\n"
+    "  merge OUT STORE...                   merge the stores of shards into one in OUT\n"
+    "  clean [--cache]                      remove accounts and files left by a killed run\n"
     "  version, --version                   print pipefault's version\n"
     "\n"
     "exit codes: 0 every expectation held; 1 an expectation failed, a scenario was\n"
@@ -35,17 +39,28 @@ static const char usage_main[] =
     "'pipefault <command> --help' describes each command.\n";
 
 static const char usage_run[] =
-    "usage: pipefault run [--out DIR] [--seed N] PATH...\n"
+    "usage: pipefault run [--out DIR] [--seed N] [--select GLOB]... [--shard I/N\n"
+    "                     [--durations STORE]] [--jobs N] [--list] PATH...\n"
     "\n"
     "Runs every scenario in PATH (a scenario file, or a suite directory of *.yaml).\n"
     "All scenarios are validated before anything runs. Needs root for Linux\n"
     "scenarios: it creates real accounts (removed afterwards).\n"
     "\n"
-    "  --out DIR   write results here (default: out/<time>-<run>, with out/latest)\n"
-    "  --seed N    seed for every random draw (default: random, printed and recorded)\n"
-    "  -h, --help  this text\n"
+    "  --out DIR          write results here (default: out/<time>-<run>, with out/latest)\n"
+    "  --seed N           seed for every random draw (default: random, printed and recorded)\n"
+    "  --select GLOB      only the scenarios whose name matches GLOB (shell pattern;\n"
+    "                     repeatable: any of them); a GLOB matching nothing is bad input\n"
+    "  --shard I/N        only part I of N: the parts are disjoint, together the whole,\n"
+    "                     and the same on every machine for the same scenario names\n"
+    "  --durations STORE  balance the parts by the durations STORE/results.json recorded\n"
+    "  --jobs N           run up to N scenarios at a time (default 1)\n"
+    "  --list             print the names of the chosen scenarios and run nothing\n"
+    "  -h, --help         this text\n"
     "\n"
     "Writes results.json, junit.xml, index.html and <scenario>/trace.jsonl.\n"
+    "Win32 scenarios copy a cached, initialised Wine prefix from $PIPEFAULT_CACHE_DIR\n"
+    "(default /var/cache/pipefault for root, else $XDG_CACHE_HOME/pipefault), built\n"
+    "once per Wine version and rebuilt when damaged or stale.\n"
     "exit: 0 all passed (or skipped), 1 a fail, inconclusive or error verdict, 2 bad input,\n"
     "3 harness/environment error or interrupted.\n";
 
@@ -63,11 +78,24 @@ static const char usage_report[] =
     "everything read in it are opened without following symlinks.\n"
     "exit: 0 written, 2 DIR has no readable results, 3 could not write.\n";
 
+static const char usage_merge[] =
+    "usage: pipefault merge OUT STORE...\n"
+    "\n"
+    "Merges the stores of several runs (e.g. the shards of one suite) into OUT:\n"
+    "one results.json, junit.xml and index.html, with every scenario's folder\n"
+    "copied. A scenario name found in two stores is bad input.\n"
+    "exit: 0 every merged scenario passed (or was skipped), 1 a fail, inconclusive\n"
+    "or error verdict, 2 bad input (unreadable store, duplicate name, bad OUT),\n"
+    "3 a store is incomplete (its run was interrupted or stopped by a harness\n"
+    "error) or OUT could not be written.\n";
+
 static const char usage_clean[] =
-    "usage: pipefault clean\n"
+    "usage: pipefault clean [--cache]\n"
     "\n"
     "Removes the accounts, groups and work directories of runs whose harness\n"
-    "is no longer running (e.g. killed with SIGKILL). Needs root.\n";
+    "is no longer running (e.g. killed with SIGKILL). Needs root.\n"
+    "  --cache  also remove the cached platform set-up (the initialised Wine\n"
+    "           prefix); the next run builds it again\n";
 
 static int wants_help(int argc, char **argv)
 {
@@ -100,19 +128,32 @@ static char *join_command(int argc, char **argv)
     return s;
 }
 
+/* --jobs: at least 1; more than there are scenarios is no error, the
+ * extra workers are simply not started. */
+#define PF_MAX_JOBS PF_MAX_WORKERS
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},
         {"seed", required_argument, NULL, 's'},
+        {"select", required_argument, NULL, 'S'},
+        {"shard", required_argument, NULL, 'H'},
+        {"durations", required_argument, NULL, 'D'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"list", no_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct pf_suite_options o = {0};
-    bool seeded = false;
-    int c;
+    struct pf_choice choice = {0};
+    const char **globs = calloc((size_t)argc + 1, sizeof *globs);
+    bool seeded = false, list = false;
+    char err[512] = "";
+    int c, rc = PF_EXIT_BAD_INPUT;
+    o.jobs = 1;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+o:s:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+o:s:j:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o':
             o.out = optarg;
@@ -124,29 +165,72 @@ static int cmd_run(int argc, char **argv)
             if (errno || *end || !*optarg || optarg[0] == '-') {
                 fprintf(stderr, "pipefault run: --seed takes a non-negative integer, not '%s'\n",
                         optarg);
-                return PF_EXIT_BAD_INPUT;
+                goto out;
             }
             o.seed = v;
             seeded = true;
             break;
         }
+        case 'S':
+            globs[choice.nglobs++] = optarg;
+            break;
+        case 'H':
+            if (pf_shard_parse(optarg, &choice.shard, err, sizeof err) < 0) {
+                fprintf(stderr, "pipefault run: %s\n", err);
+                goto out;
+            }
+            break;
+        case 'D':
+            choice.durations = optarg;
+            break;
+        case 'j': {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || *end || !*optarg || v < 1 || v > PF_MAX_JOBS) {
+                fprintf(stderr, "pipefault run: --jobs takes a number from 1 to %d, not '%s'\n",
+                        PF_MAX_JOBS, optarg);
+                goto out;
+            }
+            o.jobs = (unsigned)v;
+            break;
+        }
+        case 'L':
+            list = true;
+            break;
         case 'h':
             fputs(usage_run, stdout);
-            return 0;
+            rc = 0;
+            goto out;
         default:
             fputs(usage_run, stderr);
-            return PF_EXIT_BAD_INPUT;
+            goto out;
         }
+    }
+    choice.globs = globs;
+    if (choice.durations && !choice.shard.count) {
+        fprintf(stderr, "pipefault run: --durations only balances --shard; give --shard I/N\n");
+        goto out;
     }
     if (optind >= argc) {
         fprintf(stderr, "pipefault run: no scenario file or suite directory given\n");
         fputs(usage_run, stderr);
-        return PF_EXIT_BAD_INPUT;
+        goto out;
     }
     struct pf_scenario_list l;
-    if (pf_scenarios_load(argv + optind, argc - optind, &l) < 0) {
+    if (pf_scenarios_load(argv + optind, argc - optind, &l) < 0 ||
+        pf_choose(&l, &choice, err, sizeof err) < 0) {
+        if (err[0])
+            fprintf(stderr, "pipefault run: %s\n", err);
         pf_scenarios_free(&l);
-        return PF_EXIT_BAD_INPUT;
+        goto out;
+    }
+    if (list) {
+        for (size_t i = 0; i < l.n; i++)
+            printf("%s\n", l.items[i]->name);
+        pf_scenarios_free(&l);
+        rc = fflush(stdout) == 0 ? 0 : PF_EXIT_HARNESS;
+        goto out;
     }
     if (!seeded) {
         uint32_t r;
@@ -154,23 +238,39 @@ static int cmd_run(int argc, char **argv)
             r = (uint32_t)getpid();
         o.seed = r;
     }
-    /* The command that reproduces this run: same paths, same seed. */
-    char **rep = calloc((size_t)argc + 4, sizeof *rep);
+    /* The command that reproduces this run: same paths, same choice, same
+     * seed (each scenario's draws depend only on the seed and its name). */
+    char **rep = calloc((size_t)argc * 2 + 8, sizeof *rep);
     int n = 0;
     rep[n++] = "pipefault";
     rep[n++] = "run";
-    char seedbuf[32];
+    char seedbuf[32], shardbuf[32];
     snprintf(seedbuf, sizeof seedbuf, "%" PRIu64, o.seed);
     rep[n++] = "--seed";
     rep[n++] = seedbuf;
+    for (size_t i = 0; i < choice.nglobs; i++) {
+        rep[n++] = "--select";
+        rep[n++] = (char *)globs[i];
+    }
+    if (choice.shard.count) {
+        snprintf(shardbuf, sizeof shardbuf, "%u/%u", choice.shard.index, choice.shard.count);
+        rep[n++] = "--shard";
+        rep[n++] = shardbuf;
+    }
+    if (choice.durations) {
+        rep[n++] = "--durations";
+        rep[n++] = (char *)choice.durations;
+    }
     for (int i = optind; i < argc; i++)
         rep[n++] = argv[i];
     char *command = join_command(n, rep);
     free(rep);
     o.command = command;
-    int rc = pf_suite_run(&l, &o);
+    rc = pf_suite_run(&l, &o);
     free(command);
     pf_scenarios_free(&l);
+out:
+    free(globs);
     return rc;
 }
 
@@ -230,13 +330,35 @@ static int cmd_report(int argc, char **argv)
     return 0;
 }
 
+static int cmd_merge(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        fputs(usage_merge, stdout);
+        return 0;
+    }
+    if (argc < 3) {
+        fputs(usage_merge, stderr);
+        return PF_EXIT_BAD_INPUT;
+    }
+    char **rep = calloc((size_t)argc + 2, sizeof *rep);
+    rep[0] = "pipefault";
+    for (int i = 0; i < argc; i++)
+        rep[i + 1] = argv[i];
+    char *command = join_command(argc + 1, rep);
+    free(rep);
+    int rc = pf_merge(argv[1], argv + 2, argc - 2, command);
+    free(command);
+    return rc;
+}
+
 static int cmd_clean(int argc, char **argv)
 {
     if (wants_help(argc, argv)) {
         fputs(usage_clean, stdout);
         return 0;
     }
-    if (argc != 1) {
+    bool cache = argc == 2 && !strcmp(argv[1], "--cache");
+    if (argc != 1 && !cache) {
         fputs(usage_clean, stderr);
         return PF_EXIT_BAD_INPUT;
     }
@@ -247,7 +369,11 @@ static int cmd_clean(int argc, char **argv)
     int n = pf_sweep_all();
     fprintf(stderr, "pipefault clean: leftovers of %d killed run%s removed\n", n,
             n == 1 ? "" : "s");
-    return 0;
+    int rc = 0;
+    for (size_t i = 0; cache && pf_backends[i]; i++)
+        if (pf_backends[i]->clean_cache && pf_backends[i]->clean_cache() < 0)
+            rc = PF_EXIT_HARNESS;
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -271,6 +397,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "merge"))
+        return cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "clean"))
         return cmd_clean(argc - 1, argv + 1);
     fprintf(stderr, "pipefault: unknown command '%s'\n\n", cmd);

@@ -456,43 +456,52 @@ int pf_report_write(const char *outdir, char *err, size_t errlen)
     return rc;
 }
 
-int pf_report_write_at(int dirfd, const char *outdir, char *err, size_t errlen)
+json_object *pf_results_read_at(int dirfd, const char *outdir, char *err, size_t errlen)
 {
     char path[4096], why[256];
     size_t len;
-    char *text;
     json_object *root, *scenarios;
-    long bulk_budget = TOTAL_BULK_EVENTS;
-    int rc;
 
     snprintf(path, sizeof path, "%s/results.json", outdir);
-    text = read_file(dirfd, "results.json", &len);
+    char *text = read_file(dirfd, "results.json", &len);
     if (!text) {
         set_err(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        return -1;
+        return NULL;
     }
     root = parse_json(text, len, why, sizeof why);
     free(text);
     if (!root) {
         set_err(err, errlen, "%s: %s", path, why);
-        return -1;
+        return NULL;
     }
     if (!json_object_is_type(root, json_type_object) ||
         !json_object_object_get_ex(root, "scenarios", &scenarios) ||
         !json_object_is_type(scenarios, json_type_array)) {
         set_err(err, errlen, "%s: not a pipefault results file (no \"scenarios\" array)", path);
         json_object_put(root);
-        return -1;
+        return NULL;
     }
-    for (size_t i = 0; i < json_object_array_length(scenarios); i++) {
-        json_object *sc = json_object_array_get_idx(scenarios, i);
-        if (!json_object_is_type(sc, json_type_object)) {
+    for (size_t i = 0; i < json_object_array_length(scenarios); i++)
+        if (!json_object_is_type(json_object_array_get_idx(scenarios, i), json_type_object)) {
             set_err(err, errlen, "%s: scenarios[%zu] is not an object", path, i);
             json_object_put(root);
-            return -1;
+            return NULL;
         }
-        attach_trace(dirfd, sc, &bulk_budget);
-    }
+    return root;
+}
+
+int pf_report_write_at(int dirfd, const char *outdir, char *err, size_t errlen)
+{
+    json_object *root, *scenarios;
+    long bulk_budget = TOTAL_BULK_EVENTS;
+    int rc;
+
+    root = pf_results_read_at(dirfd, outdir, err, errlen);
+    if (!root)
+        return -1;
+    json_object_object_get_ex(root, "scenarios", &scenarios);
+    for (size_t i = 0; i < json_object_array_length(scenarios); i++)
+        attach_trace(dirfd, json_object_array_get_idx(scenarios, i), &bulk_budget);
 
     /* When the page was made, so a stale report is recognisable. */
     char stamp[32];

@@ -10,6 +10,7 @@
 #define PF_REPORT_H
 
 #include <stddef.h>
+#include <json-c/json.h>
 
 /* Reads outdir/results.json (docs/results.md) and the traces it names
  * (docs/trace.md), and writes outdir/index.html atomically (a temporary file
@@ -21,5 +22,10 @@ int pf_report_write(const char *outdir, char *err, size_t errlen);
  * is read beneath dirfd with no symlink followed, and index.html is a new
  * file renamed over the old one (store.c). */
 int pf_report_write_at(int dirfd, const char *outdir, char *err, size_t errlen);
+
+/* Reads and checks dirfd's results.json (a JSON object with a "scenarios"
+ * array of objects), beneath dirfd with no symlink followed: for `report`,
+ * `merge` and --durations. NULL with a message naming the file in err. */
+json_object *pf_results_read_at(int dirfd, const char *outdir, char *err, size_t errlen);
 
 #endif

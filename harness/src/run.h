@@ -70,6 +70,9 @@ struct pf_backend {
     /* Removes what runs killed with SIGKILL left behind; returns how many
      * runs' leftovers were removed. Called before every run and by `clean`. */
     int (*sweep)(void);
+    /* `pipefault clean --cache`: removes what the platform keeps between
+     * runs (the initialised Wine prefix). 0, or -1 having said why. */
+    int (*clean_cache)(void);
     /* Before the first scenario of this platform in a run, and after the
      * last. begin_run: 0, or -1 with err set (exit 3, nothing is run). */
     int (*begin_run)(const struct pf_run_env *env, char *err, size_t errlen);

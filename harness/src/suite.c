@@ -15,6 +15,7 @@
 
 #include "events.h"
 #include "helper_dirs.h"
+#include "jobs.h"
 #include "report.h"
 #include "results.h"
 #include "run.h"
@@ -160,7 +161,7 @@ static bool safe_dir(int fd)
 /* Opens --out DIR one component at a time, never following a link and
  * creating what is missing, so that every directory on the way is checked
  * and the store is the one we checked. fd, -1 (cannot) or -2 (refused). */
-static int open_out(const char *path)
+int pf_store_open_out(const char *path)
 {
     char *copy = pf_xstrdup(path), *save = NULL;
     int fd = open(path[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -231,7 +232,7 @@ static int make_store(const struct pf_suite_options *o, const char *run_id, char
 {
     if (o->out) {
         snprintf(dir, n, "%s", o->out);
-        return open_out(o->out);
+        return pf_store_open_out(o->out);
     }
     /* out/ may belong to whoever owns the working directory: only the new
      * directory made in it is trusted, and reached through its fd. */
@@ -310,9 +311,7 @@ static void progress(size_t i, size_t n, const char *name, json_object *res)
     }
 }
 
-/* The verdicts, in the order of the run's counters. */
-enum { V_PASS, V_FAIL, V_ERROR, V_SKIPPED, V_INCONCLUSIVE, V__COUNT };
-static const char *const verdict_names[V__COUNT] = {
+static const char *const verdict_names[PF_V__COUNT] = {
     "pass", "fail", "error", "skipped", "inconclusive",
 };
 
@@ -320,10 +319,24 @@ static const char *const verdict_names[V__COUNT] = {
  * pass or a skip. */
 static int verdict_index(const char *v)
 {
-    for (int k = 0; k < V__COUNT; k++)
+    for (int k = 0; k < PF_V__COUNT; k++)
         if (v && !strcmp(v, verdict_names[k]))
             return k;
-    return V_ERROR;
+    return PF_V_ERROR;
+}
+
+json_object *pf_summary_new(json_object *scenarios, int64_t not_run, int counts[PF_V__COUNT])
+{
+    for (int k = 0; k < PF_V__COUNT; k++)
+        counts[k] = 0;
+    for (size_t i = 0; i < json_object_array_length(scenarios); i++)
+        counts[verdict_index(pf_json_str(json_object_array_get_idx(scenarios, i),
+                                         "verdict"))]++;
+    json_object *summary = json_object_new_object();
+    for (int k = 0; k < PF_V__COUNT; k++)
+        json_object_object_add(summary, verdict_names[k], json_object_new_int(counts[k]));
+    json_object_object_add(summary, "not_run", json_object_new_int64(not_run));
+    return summary;
 }
 
 /* Does the list have a scenario for this backend's platform? */
@@ -401,13 +414,16 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
             (unsigned long long)o->seed, l->n, l->n == 1 ? "" : "s", outdir);
 
     json_object *scenarios = json_object_new_array();
-    int counts[V__COUNT] = {0};
+    int counts[PF_V__COUNT];
     int harness_error = 0;
-    for (size_t i = 0; i < l->n && !pf_interrupted && !harness_error; i++) {
-        json_object *res = pf_run_scenario(l->items[i], &env, &harness_error);
-        counts[verdict_index(pf_json_str(res, "verdict"))]++;
-        progress(i, l->n, l->items[i]->name, res);
-        json_object_array_add(scenarios, res);
+    if (o->jobs > 1 && l->n > 1) {
+        harness_error = pf_jobs_run(l, &env, o->jobs, scenarios, progress);
+    } else {
+        for (size_t i = 0; i < l->n && !pf_interrupted && !harness_error; i++) {
+            json_object *res = pf_run_scenario(l->items[i], &env, &harness_error);
+            progress(i, l->n, l->items[i]->name, res);
+            json_object_array_add(scenarios, res);
+        }
     }
     end_backends(l, &env, nbegun);
 
@@ -425,12 +441,8 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
                            json_object_new_boolean(!pf_interrupted && !harness_error));
     json_object_object_add(results, "run", run);
     size_t nrun = json_object_array_length(scenarios);
-    json_object *summary = json_object_new_object();
-    for (int k = 0; k < V__COUNT; k++)
-        json_object_object_add(summary, verdict_names[k], json_object_new_int(counts[k]));
-    json_object_object_add(summary, "not_run",
-                           json_object_new_int((int)(l->n - nrun)));
-    json_object_object_add(results, "summary", summary);
+    json_object_object_add(results, "summary",
+                           pf_summary_new(scenarios, (int64_t)(l->n - nrun), counts));
     json_object_object_add(results, "scenarios", scenarios);
 
     int rc = PF_EXIT_PASS;
@@ -445,12 +457,12 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
     close(store);
 
     fprintf(stderr, "pipefault: %d pass, %d fail, %d error, %d skipped, %d inconclusive",
-            counts[V_PASS], counts[V_FAIL], counts[V_ERROR], counts[V_SKIPPED],
-            counts[V_INCONCLUSIVE]);
+            counts[PF_V_PASS], counts[PF_V_FAIL], counts[PF_V_ERROR], counts[PF_V_SKIPPED],
+            counts[PF_V_INCONCLUSIVE]);
     if (pf_interrupted || harness_error)
         fprintf(stderr, ", %zu not run", l->n - nrun);
     fprintf(stderr, " -> %s/index.html\n", outdir);
-    bool failed = counts[V_FAIL] + counts[V_ERROR] + counts[V_INCONCLUSIVE] > 0;
+    bool failed = counts[PF_V_FAIL] + counts[PF_V_ERROR] + counts[PF_V_INCONCLUSIVE] > 0;
     if (failed)
         fprintf(stderr, "pipefault: reproduce with: %s\n", o->command);
     if (pf_interrupted) {

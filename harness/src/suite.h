@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <json-c/json.h>
 #include "scenario.h"
 
 /* Exit codes, the CLI contract. */
@@ -33,7 +34,20 @@ struct pf_suite_options {
     const char *out;        /* NULL: out/<stamp>-<run> plus out/latest */
     uint64_t seed;
     const char *command;    /* the command line that reproduces the run */
+    unsigned jobs;          /* scenarios run at a time (jobs.c); 0 or 1: one by one */
 };
+
+/* Opens (creating what is missing) the directory `path` for a store, one
+ * component at a time without following links: fd, -1 (cannot: said on
+ * stderr) or -2 (refused as unsafe: bad input, said on stderr). */
+int pf_store_open_out(const char *path);
+
+/* The verdicts, in the order of a summary's counters. */
+enum { PF_V_PASS, PF_V_FAIL, PF_V_ERROR, PF_V_SKIPPED, PF_V_INCONCLUSIVE, PF_V__COUNT };
+
+/* results.json's "summary" of a "scenarios" array (docs/results.md), the
+ * counters also in counts; an unknown verdict counts as an error. */
+json_object *pf_summary_new(json_object *scenarios, int64_t not_run, int counts[PF_V__COUNT]);
 
 /* Every backend's sweep of what killed runs left; returns how many runs'
  * leftovers were removed (`pipefault clean`, and the start of every run). */

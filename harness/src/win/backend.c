@@ -34,6 +34,7 @@
 #include "../faults.h"
 #include "../util.h"
 #include "win_run.h"
+#include "wine_cache.h"
 #include "../trace_names.h"
 
 /* The agent's rules: those aimed at the server, in the wire form of
@@ -360,8 +361,10 @@ static enum pf_run_status win32_run_scenario(struct pf_run *run)
     if (!prefix_told) {
         prefix_told = true;
         run->platform_startup_ns = startup;
-        fprintf(stderr, "pipefault: Wine prefix %s started in %.1f s (not counted in the "
-                "scenario's duration)\n", wr->wine->prefix, (double)startup / 1e9);
+        fprintf(stderr, "pipefault: Wine prefix %s started in %.1f s (%s; not counted in the "
+                "scenario's duration)\n", wr->wine->prefix, (double)startup / 1e9,
+                !wr->wine->from_cache ? "created without the cache" :
+                wr->wine->cache_built ? "cache built first" : "copied from the cache");
     }
     if (!pf_win_channel_open(&wr->ch, err, sizeof err)) {
         snprintf(run->error, sizeof run->error, "%s", err);
@@ -417,5 +420,6 @@ const struct pf_backend pf_backend_win32 = {
     .check = pf_win32_check,
     .unavailable = win32_unavailable,
     .sweep = pf_wine_clean,
+    .clean_cache = pf_wine_cache_clean,
     .run = win32_run,
 };

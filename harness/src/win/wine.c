@@ -1,5 +1,6 @@
 /* wine.c - private prefix, persistent wineserver, spawning (see wine.h). */
 #include "wine.h"
+#include "wine_cache.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -112,7 +113,7 @@ static int run_wait(const struct pf_wine *w, char *const argv[])
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static void read_version(struct pf_wine *w)
+void pf_wine_read_version(struct pf_wine *w)
 {
     int p[2];
     snprintf(w->version, sizeof w->version, "wine (unknown version)");
@@ -132,6 +133,11 @@ static void read_version(struct pf_wine *w)
         w->version[n] = '\0';
         w->version[strcspn(w->version, "\n")] = '\0';
     }
+}
+
+int pf_wine_run_wait(const struct pf_wine *w, char *const argv[])
+{
+    return run_wait(w, argv);
 }
 
 /* Kills everything in the prefix and waits for the wineserver to exit. Its
@@ -252,23 +258,32 @@ struct pf_wine *pf_wine_session(char *err, size_t errlen)
         close(root);
         return NULL;
     }
-    close(sfd);
     close(root);
     session_paths(w, name);
     session_ready = true;
     atexit(session_end);
 
     int64_t t0 = pf_clock_ns();
+    pf_wine_read_version(w);
+    /* The prefix is a copy of the cached one (wine_cache.h); only when the
+     * cache cannot be used does Wine build it here, the slow way. */
+    char why[512];
+    bool built = false, filled = pf_wine_cache_fill(w, sfd, &built, why, sizeof why) == 0;
+    close(sfd);
+    if (!filled)
+        fprintf(stderr, "pipefault: warning: the prefix cache was not used (%s); Wine creates "
+                "a prefix for this run\n", why);
+    w->from_cache = filled;
+    w->cache_built = built;
     char *server_argv[] = {"wineserver", "-p", NULL};
     char *boot_argv[] = {"wine", "wineboot", "-i", NULL};
-    if (run_wait(w, server_argv) != 0 || run_wait(w, boot_argv) != 0) {
+    if (run_wait(w, server_argv) != 0 || (!filled && run_wait(w, boot_argv) != 0)) {
         snprintf(err, errlen, "could not start Wine in %s (wineserver -p; wine wineboot -i)",
                  w->prefix);
         session_end();
         return NULL;
     }
     w->first_start_ns = pf_clock_ns() - t0;
-    read_version(w);
     /* Wine's QueryPerformanceCounter is CLOCK_MONOTONIC_RAW in 100 ns units
      * (measured; docs/win32.md): this offset moves its readings onto the
      * trace's CLOCK_MONOTONIC. Sampled between two RAW reads. */

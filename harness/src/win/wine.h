@@ -27,6 +27,8 @@ struct pf_wine {
     char tmpdir[PATH_MAX];
     char version[64];          /* "wine-8.0 (Debian 8.0~repack-4)" */
     int64_t first_start_ns;    /* how long creating the prefix took */
+    bool from_cache;           /* the prefix is a copy of the cached one */
+    bool cache_built;          /* ... which this session had to build first */
     int64_t mono_minus_raw_ns; /* CLOCK_MONOTONIC - CLOCK_MONOTONIC_RAW */
 };
 
@@ -52,6 +54,12 @@ void pf_wine_kill_all(struct pf_wine *w);
  * in PF_WINE_DIR left by pipefault processes that are gone (SIGKILL).
  * Returns how many. */
 int pf_wine_clean(void);
+
+/* For the prefix cache (wine_cache.c): `wine --version` into w->version,
+ * and running a helper command in w's prefix to completion (its exit
+ * status, or -1). */
+void pf_wine_read_version(struct pf_wine *w);
+int pf_wine_run_wait(const struct pf_wine *w, char *const argv[]);
 
 /* "/tmp/x/a.exe" -> "Z:\tmp\x\a.exe" (Wine maps Z: to /). */
 void pf_wine_path(const char *unix_path, char *out, size_t n);
