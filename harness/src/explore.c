@@ -280,6 +280,36 @@ static json_object *trial_json(long n, const struct pf_candidate *c, json_object
     return t;
 }
 
+static void first_finding(json_object *entry, long trial, int64_t ns)
+{
+    json_object_object_add(entry, "first_finding_trial", json_object_new_int64(trial));
+    json_object_object_add(entry, "first_finding_seconds", json_object_new_double(
+        (double)ns / 1e9));
+}
+
+/* A failing run is a lead until it fails the same way
+ * PF_EXPLORE_CONFIRM times in a row; the count goes into the trial. */
+static bool confirm(struct pf_explore_scn *s, const struct pf_variant *v, const char *key,
+                    const char *label, json_object *t)
+{
+    int same = 1, runs = 1;
+    for (; runs < PF_EXPLORE_REPLAYS && same == runs && !pf_interrupted; runs++) {
+        char l2[48], k2[512];
+        snprintf(l2, sizeof l2, "%s-again%d", label, runs);
+        json_object *r = pf_explore_run_variant(s, v, l2, NULL);
+        pf_explore_failed_key(r, k2, sizeof k2);
+        same += r && !strcmp(k2, key);
+        json_object_put(r);
+    }
+    char text[64];
+    snprintf(text, sizeof text, "%d of %d", same, runs);
+    json_object_object_add(t, "confirmed", json_object_new_string(text));
+    bool ok = same == PF_EXPLORE_REPLAYS;
+    if (!ok && !pf_interrupted)
+        fprintf(stderr, "  a lead, not a finding: it failed the same way in %s runs\n", text);
+    return ok;
+}
+
 static void print_ops(const struct pf_op_seen *ops, size_t n)
 {
     fprintf(stderr, "  operations seen:");
@@ -328,6 +358,7 @@ static const char *explore_one(struct pf_explore *x, const struct pf_scenario *s
     struct pf_candidate *cands = NULL;
     size_t ncands = 0;
     struct bound b = {0};
+    int leads = 0;
     if (!res) {
         status = "error";
         goto out;
@@ -356,16 +387,22 @@ static const char *explore_one(struct pf_explore *x, const struct pf_scenario *s
     }
     char key[512];
     pf_explore_failed_key(res, key, sizeof key);
-    if (key[0]) {
+    /* A baseline that fails every time is a finding without faults; one
+     * that fails now and then is the intermittent bug itself, and the
+     * trials look for the perturbation that makes it fail every time. */
+    if (key[0] && confirm(&s, &base, key, "baseline", bl)) {
         fprintf(stderr, "  the scenario fails as written (%s): a finding without faults\n",
                 key);
-        json_object_object_add(entry, "first_finding_trial", json_object_new_int(0));
-        json_object_object_add(entry, "first_finding_seconds", json_object_new_double(
-            (double)(pf_clock_ns() - t0) / 1e9));
+        int64_t at = pf_clock_ns();
         pf_explore_save(x);
-        status = pf_explore_finding(&s, &base, 0, res) ? "found" : "flaky";
-        goto out;
+        if (pf_explore_finding(&s, &base, 0, res)) {
+            first_finding(entry, 0, at - t0);
+            status = "found";
+            goto out;
+        }
     }
+    if (key[0])
+        leads++;
     print_ops(ops, nops);
     nacc = client_accounts(sc, accounts);
     cands = pf_explore_systematic(ops, nops, accounts, nacc, &ncands);
@@ -419,24 +456,35 @@ static const char *explore_one(struct pf_explore *x, const struct pf_scenario *s
             if (i + 1 < c.n)
                 snprintf(what + len, sizeof what - len, ", ");
         }
-        fprintf(stderr, "  [trial %ld of %ld] %-8s %-44s -> %s%s%s%s  findings so far: %d\n",
+        fprintf(stderr, "  [trial %ld of %ld] %-8s %-40s -> %s%s%s%s  findings so far: %d\n",
                 n, o->budget, c.strategy, what, pf_json_str(res, "verdict"),
-                key[0] ? " (" : "", key, key[0] ? ")" : "", x->findings + (key[0] ? 1 : 0));
+                key[0] ? " (" : "", key, key[0] ? ")" : "", x->findings);
         pf_explore_save(x);
-        if (key[0] && !pf_interrupted) {
-            found_at = n;
-            json_object_object_add(entry, "first_finding_trial", json_object_new_int64(n));
-            json_object_object_add(entry, "first_finding_seconds", json_object_new_double(
-                (double)(pf_clock_ns() - t0) / 1e9));
+        if (key[0] && !pf_interrupted && !confirm(&s, &v, key, label, t)) {
+            leads++;
             pf_explore_save(x);
-            status = pf_explore_finding(&s, &v, n, res) ? "found" : "flaky";
-            pf_variant_free(&v);
-            break;
+        } else if (key[0] && !pf_interrupted) {
+            int64_t at = pf_clock_ns();
+            pf_explore_save(x);
+            if (pf_explore_finding(&s, &v, n, res)) {
+                found_at = n;
+                first_finding(entry, n, at - t0);
+                status = "found";
+                pf_variant_free(&v);
+                break;
+            }
+            leads++;   /* it did not reproduce: keep looking */
         }
         pf_variant_free(&v);
     }
     if (found_at < 0 && !strcmp(status, "none") && pf_interrupted)
         status = "interrupted";
+    if (found_at < 0 && !strcmp(status, "none") && leads) {
+        status = "flaky";
+        fprintf(stderr, "  %d lead%s failed now and then but never %d times in a row: "
+                "reported as flaky\n", leads, leads == 1 ? "" : "s", PF_EXPLORE_REPLAYS);
+    }
+    json_object_object_add(entry, "leads", json_object_new_int(leads));
     state_bound(entry, &b, found_at >= 0);
 out:
     if (pf_interrupted && strcmp(status, "found") && strcmp(status, "flaky"))

@@ -51,5 +51,8 @@ bool pf_explore_finding(struct pf_explore_scn *s, const struct pf_variant *faili
                         long trial, json_object *res);
 
 #define PF_EXPLORE_REPLAYS 5
+/* Runs a failing trial, and every step of shrinking and of the window
+ * search, must fail the same way in a row to count. */
+#define PF_EXPLORE_CONFIRM 3
 
 #endif
