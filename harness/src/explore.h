@@ -59,7 +59,8 @@ size_t pf_explore_ops_seen(json_object *trace, struct pf_op_seen *out);
 
 /* The systematic single-point list: close-before-create orderings (holds on
  * a later create until a client's attempt is over) when the server created
- * several instances, then for every operation seen and each of its first
+ * several instances, then for every operation seen (`secure` first, the
+ * others in the order seen) and each of its first
  * PF_EXPLORE_MAX_OCC occurrences a hold until each account's attempt and
  * admitted, then the delay ladder. Holds that can only time out (the first
  * create or rename, before any client can run) are left out. `accounts`

@@ -108,12 +108,30 @@ static void push(struct pf_candidate **list, size_t *n, size_t *cap, const char 
     c->n = 1;
 }
 
-struct pf_candidate *pf_explore_systematic(const struct pf_op_seen *ops, size_t nops,
+/* The operations in the order their perturbations are tried: `secure`
+ * first (it is what closes a permission window, so keeping it waiting
+ * keeps the window open), then the others in the order the server made
+ * them. */
+static size_t by_priority(const struct pf_op_seen *ops, size_t nops, struct pf_op_seen *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < nops && k < PF_OP__COUNT; i++)
+        if (ops[i].op == PF_OP_SECURE)
+            out[k++] = ops[i];
+    for (size_t i = 0; i < nops && k < PF_OP__COUNT; i++)
+        if (ops[i].op != PF_OP_SECURE)
+            out[k++] = ops[i];
+    return k;
+}
+
+struct pf_candidate *pf_explore_systematic(const struct pf_op_seen *seen, size_t nseen,
                                            const char *const *accounts, size_t naccounts,
                                            size_t *n)
 {
     struct pf_candidate *list = NULL;
     size_t cap = 0;
+    struct pf_op_seen ops[PF_OP__COUNT];
+    size_t nops = by_priority(seen, nseen, ops);
     *n = 0;
     /* Close-before-create: a later instance is created only once a client's
      * connection to the earlier one is completely over, so no instance of

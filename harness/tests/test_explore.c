@@ -67,6 +67,12 @@ START_TEST(systematic_list_orderings_first_no_hold_that_can_only_time_out)
     ck_assert_int_eq(c[0].f[0].when, 2);
     ck_assert_str_eq(c[0].f[0].event, "attempt");
     ck_assert_str_eq(c[1].f[0].account, "mallory");
+    /* Then holds on secure, which closes the window, before the others. */
+    ck_assert_str_eq(c[2].strategy, "hold");
+    ck_assert_int_eq(c[2].f[0].op, PF_OP_SECURE);
+    ck_assert_int_eq(c[2].f[0].when, 1);
+    ck_assert_str_eq(c[2].f[0].account, "alice");
+    ck_assert_str_eq(c[2].f[0].event, "attempt");
     size_t holds = 0, delays = 0;
     for (size_t i = 0; i < n; i++) {
         ck_assert_uint_eq(c[i].n, 1);
