@@ -218,7 +218,11 @@ static void state_bound(json_object *entry, const struct bound *b, bool found)
 {
     char text[1024];
     size_t len = 0;
-    if (b->tried_systematic == b->systematic)
+    if (found && b->tried_systematic < b->systematic)
+        len += (size_t)snprintf(text, sizeof text, "stopped at the first finding, after %zu of "
+                                "%zu single-point perturbations", b->tried_systematic,
+                                b->systematic);
+    else if (b->tried_systematic == b->systematic)
         len += (size_t)snprintf(text, sizeof text, "all %zu single-point perturbations tried",
                                 b->systematic);
     else

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "explore_run.h"
+#include "text.h"
 #include "util.h"
 
 struct probe {
@@ -213,6 +214,22 @@ static int write_reproducer(struct pf_explore_scn *s, const struct pf_variant *m
     return rc;
 }
 
+/* The reproducer's text, for the report's "copy this". */
+static void add_text(json_object *fj, int store_fd, const char *rel)
+{
+    int fd = pf_store_open_read(store_fd, rel);
+    if (fd < 0)
+        return;
+    char buf[16384];
+    size_t n = 0;
+    for (ssize_t r; n < sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0;)
+        n += (size_t)r;
+    close(fd);
+    char clean[3 * sizeof buf];
+    pf_utf8_clean(buf, n, clean, sizeof clean);
+    json_object_object_add(fj, "reproducer_text", json_object_new_string(clean));
+}
+
 bool pf_explore_finding(struct pf_explore_scn *s, const struct pf_variant *failing,
                         long trial, json_object *res)
 {
@@ -292,6 +309,7 @@ bool pf_explore_finding(struct pf_explore_scn *s, const struct pf_variant *faili
     if (!pf_interrupted && !x->harness_error &&
         write_reproducer(s, &m, key, window, trial, rel, sizeof rel) == 0) {
         json_object_object_add(fj, "reproducer", json_object_new_string(rel));
+        add_text(fj, x->env.store_fd, rel);
         char path[4800];
         snprintf(path, sizeof path, "%s/%s", x->outdir, rel);
         for (int r = 1; r <= PF_EXPLORE_REPLAYS && !pf_interrupted && !x->harness_error; r++) {

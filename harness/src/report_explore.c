@@ -167,7 +167,14 @@ static void write_finding(FILE *fp, json_object *f)
         esc(fp, repro);
         fputs("</code></li>", fp);
     }
-    fputs("</ul></div>\n", fp);
+    fputs("</ul>", fp);
+    const char *text = pf_json_str(f, "reproducer_text");
+    if (text) {
+        fputs("<pre class=repro>", fp);
+        esc(fp, text);
+        fputs("</pre>", fp);
+    }
+    fputs("</div>\n", fp);
 }
 
 int pf_report_explore_write(int dirfd, json_object *explore)
@@ -185,7 +192,7 @@ int pf_report_explore_write(int dirfd, json_object *explore)
           ".grid td,.grid th{border:1px solid #ccc;padding:2px 6px;font-size:90%}"
           ".v-pass{background:#dfd}.v-fail{background:#f99}.v-error,.v-invalid{background:#fd9}"
           ".v-inconclusive{background:#eee}.finding{border-left:4px solid #c00;padding-left:"
-          "1em}</style></head><body>\n<h1>pipefault explore</h1>\n", fp);
+          "1em}pre.repro{background:#f6f6f6;padding:.5em;overflow:auto}</style></head><body>\n<h1>pipefault explore</h1>\n", fp);
     json_object *run = pf_json_get(explore, "run");
     fputs("<p>", fp);
     esc(fp, pf_json_str(run, "command"));
