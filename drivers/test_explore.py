@@ -41,12 +41,15 @@ def test_finds_shrinks_and_the_reproducer_fails_every_time(pipefault, tmp_path):
     assert scn["status"] == "found", proc.stderr
     finding = [f for f in scn["findings"] if f["status"] == "confirmed"][0]
     assert finding["replays"] == {"runs": 5, "failed_same": 5}
-    # Shrunk: never more than the trial had, and mallory's client is noise
-    # for allowed_never_denied.
+    # Shrunk: never more than the trial had; alice, whose refusal is the
+    # failure, stays. (How much more goes depends on runs of a racy server:
+    # ddmin and bisection themselves are pinned down by the unit tests.)
     assert finding["failed_expectations"] == ["allowed_never_denied"]
     assert finding["shrink"]["to"]["clients"] <= finding["found_with"]["clients"]
-    assert [c["account"] for c in finding["clients"]] == ["alice"]
+    clients = {c["account"]: c["attempts"] for c in finding["clients"]}
+    assert "alice" in clients and clients["alice"] <= 10
     assert len(finding["faults"]) <= finding["found_with"]["faults"]
+    assert finding["shrink"]["runs"] > 0
     assert finding["window"]["text"]
     # No trial that ended in error, timeout or inconclusive became a finding.
     for t in scn["trials"]:
