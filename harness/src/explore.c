@@ -117,8 +117,11 @@ json_object *pf_explore_run_file(struct pf_explore_scn *s, const char *path, con
     env.seed = x->o->seed + (uint64_t)++x->runs;
     int herr = 0;
     json_object *res = pf_run_scenario(sc, &env, &herr);
-    if (herr)
+    if (herr) {
         x->harness_error = 1;
+        fprintf(stderr, "pipefault explore: %s: harness error: %s\n", shown,
+                pf_json_str(res, "reason") ? pf_json_str(res, "reason") : "?");
+    }
     if (trace_out) {
         char rel[200];
         snprintf(rel, sizeof rel, "%s/trace.jsonl", sc->name);

@@ -22,6 +22,7 @@
 
 struct probe {
     struct pf_explore_scn *s;
+    long trial;                /* labels: t<trial>-<prefix><n> */
     const char *key;           /* the failure to keep */
     const char *prefix;        /* run labels: <prefix><n> */
     struct pf_variant base;    /* what a probe changes */
@@ -39,8 +40,8 @@ static bool fails_same(struct probe *p, const struct pf_variant *v)
     for (int k = 0; k < PF_EXPLORE_CONFIRM; k++) {
         if (pf_interrupted || p->s->x->harness_error)
             return false;
-        char label[32], key[512];
-        snprintf(label, sizeof label, "%s%03ld", p->prefix, ++p->runs);
+        char label[48], key[512];
+        snprintf(label, sizeof label, "t%04ld-%s%03ld", p->trial, p->prefix, ++p->runs);
         json_object *res = pf_explore_run_variant(p->s, v, label, NULL);
         pf_explore_failed_key(res, key, sizeof key);
         bool same = res && !strcmp(key, p->key);
@@ -173,7 +174,7 @@ static json_object *measure_window(struct probe *p, const struct pf_variant *m, 
     return w;
 }
 
-/* Writes repro/<name>.yaml; its store-relative path goes to rel. 0 / -1. */
+/* Writes repro/<name>-t<trial>.yaml; its store-relative path goes to rel. 0 / -1. */
 static int write_reproducer(struct pf_explore_scn *s, const struct pf_variant *m,
                             const char *key, const char *window, long trial, char *rel,
                             size_t reln)
@@ -181,7 +182,7 @@ static int write_reproducer(struct pf_explore_scn *s, const struct pf_variant *m
     struct pf_explore *x = s->x;
     char name[128], header[2048], tmp[300], err[600], file[200];
     snprintf(name, sizeof name, "%.94s-repro", s->sc->name);
-    snprintf(file, sizeof file, "%s.yaml", s->sc->name);
+    snprintf(file, sizeof file, "%s-t%04ld.yaml", s->sc->name, trial);
     snprintf(rel, reln, "repro/%s", file);
     snprintf(header, sizeof header,
              "# Reproducer written by pipefault explore (seed %llu, trial %ld) from\n"
@@ -249,7 +250,7 @@ bool pf_explore_finding(struct pf_explore_scn *s, const struct pf_variant *faili
     fprintf(stderr, "  finding at trial %ld: fails %s; shrinking\n", trial, key);
 
     /* 1. ddmin over faults, clients and accounts. */
-    struct probe p = {.s = s, .key = key, .prefix = "s"};
+    struct probe p = {.s = s, .trial = trial, .key = key, .prefix = "s"};
     pf_variant_copy(&p.base, failing);
     size_t nunits = failing->nfaults + failing->nclients + failing->naccounts;
     bool *keep = pf_xcalloc(nunits + 1, sizeof *keep);
@@ -313,8 +314,8 @@ bool pf_explore_finding(struct pf_explore_scn *s, const struct pf_variant *faili
         char path[4800];
         snprintf(path, sizeof path, "%s/%s", x->outdir, rel);
         for (int r = 1; r <= PF_EXPLORE_REPLAYS && !pf_interrupted && !x->harness_error; r++) {
-            char label[32], k2[512];
-            snprintf(label, sizeof label, "replay%d", r);
+            char label[48], k2[512];
+            snprintf(label, sizeof label, "t%04ld-replay%d", trial, r);
             json_object *rr = pf_explore_run_file(s, path, label, NULL);
             pf_explore_failed_key(rr, k2, sizeof k2);
             same += rr && !strcmp(k2, key);

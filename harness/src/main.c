@@ -59,7 +59,7 @@ static const char usage_explore[] =
     "account's attempt or admission, delays of 5-625 ms, close-before-create\n"
     "orderings; the list's size is printed), then seeded random 2-point schedules.\n"
     "The first trial that fails is shrunk to a minimal scenario, its window measured,\n"
-    "and written as repro/<scenario>.yaml, replayed 5 times (docs/explore.md).\n"
+    "and written as repro/<scenario>-tNNNN.yaml, replayed 5 times (docs/explore.md).\n"
     "\n"
     "  --budget N     trials per scenario after the baseline (default 60)\n"
     "  --time SECONDS stop a scenario's trials after this long (default: no limit)\n"
@@ -230,7 +230,7 @@ static int cmd_explore(int argc, char **argv)
     };
     struct pf_explore_options o = {.budget = 60};
     bool seeded = false;
-    unsigned long long v;
+    unsigned long long v = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+o:s:b:t:j:h", opts, NULL)) != -1) {
@@ -250,9 +250,10 @@ static int cmd_explore(int argc, char **argv)
             o.budget = (long)v;
             break;
         case 't':
-            if (!parse_count("explore", "--time", optarg, 86400 * 366, &v) || v == 0) {
-                if (v == 0)
-                    fprintf(stderr, "pipefault explore: --time must be at least 1 second\n");
+            if (!parse_count("explore", "--time", optarg, 86400 * 366, &v))
+                return PF_EXIT_BAD_INPUT;
+            if (v == 0) {
+                fprintf(stderr, "pipefault explore: --time must be at least 1 second\n");
                 return PF_EXIT_BAD_INPUT;
             }
             o.time_ns = (int64_t)v * 1000000000LL;
