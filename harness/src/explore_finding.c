@@ -225,9 +225,14 @@ static void add_text(json_object *fj, int store_fd, const char *rel)
     size_t n = 0;
     for (ssize_t r; n < sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0;)
         n += (size_t)r;
+    char more;
+    bool cut = n == sizeof buf - 1 && read(fd, &more, 1) == 1;
     close(fd);
-    char clean[3 * sizeof buf];
-    pf_utf8_clean(buf, n, clean, sizeof clean);
+    char clean[3 * sizeof buf + 64];
+    size_t len = pf_utf8_clean(buf, n, clean, sizeof clean - 64);
+    if (cut)
+        snprintf(clean + len, sizeof clean - len, "\n# ... (cut at %zu bytes: see the file)\n",
+                 n);
     json_object_object_add(fj, "reproducer_text", json_object_new_string(clean));
 }
 

@@ -74,6 +74,7 @@ static void write_grid(FILE *fp, json_object *trials)
     memset(&g, 0, sizeof g);
     size_t nt = trials ? json_object_array_length(trials) : 0;
     size_t nrandom = 0;
+    bool cut = false;
     char row[48], col[96];
     /* First pass: the axes, in the order tried. */
     for (size_t i = 0; i < nt; i++) {
@@ -90,7 +91,10 @@ static void write_grid(FILE *fp, json_object *trials)
             r++;
         if (r == g.nrows && g.nrows < GRID_MAX)
             snprintf(g.rows[g.nrows++], sizeof g.rows[0], "%s", row);
-        slot(g.cols, &g.ncols, col, sizeof g.cols[0]);
+        else if (r == g.nrows)
+            cut = true;
+        if (slot(g.cols, &g.ncols, col, sizeof g.cols[0]) == GRID_MAX)
+            cut = true;
     }
     if (g.nrows) {
         fputs("<table class=grid><tr><th>operation</th>", fp);
@@ -128,6 +132,9 @@ static void write_grid(FILE *fp, json_object *trials)
         }
         fputs("</table>\n", fp);
     }
+    if (cut)
+        fprintf(fp, "<p>The grid shows the first %d operations and %d perturbations; every "
+                "trial is in explore.json.</p>\n", GRID_MAX, GRID_MAX);
     if (nrandom)
         fprintf(fp, "<p>%zu random multi-point schedules (listed in explore.json).</p>\n",
                 nrandom);
