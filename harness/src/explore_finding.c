@@ -336,7 +336,8 @@ bool pf_explore_finding(struct pf_explore_scn *s, const struct pf_variant *faili
     bool confirmed = done == PF_EXPLORE_REPLAYS && same == PF_EXPLORE_REPLAYS;
     json_object_object_add(fj, "status", json_object_new_string(
         confirmed ? "confirmed" : pf_interrupted ? "interrupted" : "flaky"));
-    x->findings++;
+    if (confirmed)
+        x->findings++;
     if (done)
         fprintf(stderr, "  reproducer %s/%s: failed the same way in %d of %d replays%s\n",
                 x->outdir, rel, same, done, confirmed ? "" : ": reported as flaky");

@@ -15,7 +15,7 @@ struct pf_explore {
     char outdir[4096];
     json_object *doc;          /* explore.json */
     long runs;                 /* every run made, for distinct seeds */
-    int findings;              /* confirmed or flaky, all scenarios so far */
+    int findings;              /* confirmed, all scenarios so far */
     int harness_error;
 };
 
