@@ -40,7 +40,7 @@ def test_finds_shrinks_and_the_reproducer_fails_every_time(pipefault, tmp_path):
     scn = doc["scenarios"][0]
     assert scn["status"] == "found", proc.stderr
     finding = [f for f in scn["findings"] if f["status"] == "confirmed"][0]
-    assert finding["replays"] == {"runs": 5, "failed_same": 5}
+    assert finding["replays"] == {"runs": 10, "failed_same": 10}
     # Shrunk: never more than the trial had; alice, whose refusal is the
     # failure, stays. (How much more goes depends on runs of a racy server:
     # ddmin and bisection themselves are pinned down by the unit tests.)

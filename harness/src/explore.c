@@ -300,7 +300,7 @@ static bool confirm(struct pf_explore_scn *s, const struct pf_variant *v, const 
                     const char *label, json_object *t)
 {
     int same = 1, runs = 1;
-    for (; runs < PF_EXPLORE_REPLAYS && same == runs && !pf_interrupted; runs++) {
+    for (; runs < PF_EXPLORE_CONFIRM && same == runs && !pf_interrupted; runs++) {
         char l2[48], k2[512];
         snprintf(l2, sizeof l2, "%s-again%d", label, runs);
         json_object *r = pf_explore_run_variant(s, v, l2, NULL);
@@ -311,7 +311,7 @@ static bool confirm(struct pf_explore_scn *s, const struct pf_variant *v, const 
     char text[64];
     snprintf(text, sizeof text, "%d of %d", same, runs);
     json_object_object_add(t, "confirmed", json_object_new_string(text));
-    bool ok = same == PF_EXPLORE_REPLAYS;
+    bool ok = same == PF_EXPLORE_CONFIRM;
     if (!ok && !pf_interrupted)
         fprintf(stderr, "  a lead, not a finding: it failed the same way in %s runs\n", text);
     return ok;
@@ -489,7 +489,7 @@ static const char *explore_one(struct pf_explore *x, const struct pf_scenario *s
     if (found_at < 0 && !strcmp(status, "none") && leads) {
         status = "flaky";
         fprintf(stderr, "  %d lead%s failed now and then but never %d times in a row: "
-                "reported as flaky\n", leads, leads == 1 ? "" : "s", PF_EXPLORE_REPLAYS);
+                "reported as flaky\n", leads, leads == 1 ? "" : "s", PF_EXPLORE_CONFIRM);
     }
     json_object_object_add(entry, "leads", json_object_new_int(leads));
     state_bound(entry, &b, found_at >= 0);

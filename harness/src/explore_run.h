@@ -46,13 +46,13 @@ void pf_explore_failed_key(json_object *res, char *out, size_t n);
 void pf_explore_save(struct pf_explore *x);
 
 /* Shrinks, measures and replays a finding: appends its object to the
- * scenario's findings[]. Returns true when it reproduced 5 of 5 times. */
+ * scenario's findings[]. Returns true when it reproduced in every replay. */
 bool pf_explore_finding(struct pf_explore_scn *s, const struct pf_variant *failing,
                         long trial, json_object *res);
 
-#define PF_EXPLORE_REPLAYS 5
+#define PF_EXPLORE_REPLAYS 10
 /* Runs a failing trial, and every step of shrinking and of the window
  * search, must fail the same way in a row to count. */
-#define PF_EXPLORE_CONFIRM 3
+#define PF_EXPLORE_CONFIRM 5
 
 #endif

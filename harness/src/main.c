@@ -59,7 +59,7 @@ static const char usage_explore[] =
     "account's attempt or admission, delays of 5-625 ms, close-before-create\n"
     "orderings; the list's size is printed), then seeded random 2-point schedules.\n"
     "The first trial that fails is shrunk to a minimal scenario, its window measured,\n"
-    "and written as repro/<scenario>-tNNNN.yaml, replayed 5 times (docs/explore.md).\n"
+    "and written as repro/<scenario>-tNNNN.yaml, replayed 10 times (docs/explore.md).\n"
     "\n"
     "  --budget N     trials per scenario after the baseline (default 60)\n"
     "  --time SECONDS stop a scenario's trials after this long (default: no limit)\n"
@@ -69,7 +69,7 @@ static const char usage_explore[] =
     "  -h, --help     this text\n"
     "\n"
     "Writes explore.json, explore.html, repro/*.yaml and trials/<scenario>/*.\n"
-    "exit: 1 a failure was found and reproduced; 0 nothing found within the stated\n"
+    "exit: 1 a failure was found and reproduced 10 of 10 times; 0 nothing found within the stated\n"
     "bound (or only flaky leads); 2 bad input; 3 harness/environment error, a baseline\n"
     "that could not run, or interrupted.\n";
 
