@@ -40,7 +40,7 @@ def help_text(pipefault, *args):
     return proc.stdout
 
 
-OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
+OPTION = re.compile(r"(?<![\w>/.-])(--?[A-Za-z][\w-]*)")
 
 
 def commands(main_help):

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "explore.h"
 #include "jobs.h"
 #include "merge.h"
 #include "report.h"
@@ -27,6 +28,8 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  run [options] PATH...                run scenario files or suite directories\n"
+    "  explore [--budget N] [--seed N] [--out DIR] PATH...\n"
+    "                                       search for the fault that breaks a scenario\n"
     "  check PATH...                        validate scenarios without running anything\n"
     "  report DIR                           regenerate DIR/index.html from DIR/results.json\n"
     "  merge OUT STORE...                   merge the stores of shards into one in OUT\n"
@@ -63,6 +66,29 @@ static const char usage_run[] =
     "once per Wine version and rebuilt when damaged or stale.\n"
     "exit: 0 all passed (or skipped), 1 a fail, inconclusive or error verdict, 2 bad input,\n"
     "3 harness/environment error or interrupted.\n";
+
+static const char usage_explore[] =
+    "usage: pipefault explore [--budget N] [--time SECONDS] [--seed N] [--out DIR] PATH...\n"
+    "\n"
+    "For each scenario (its faults: may be empty): runs it once as written to learn\n"
+    "which endpoint operations the server makes, then runs trials, each the scenario\n"
+    "plus generated faults: every single-point perturbation first (holds until each\n"
+    "account's attempt or admission, delays of 5-625 ms, close-before-create\n"
+    "orderings; the list's size is printed), then seeded random 2-point schedules.\n"
+    "The first trial that fails is shrunk to a minimal scenario, its window measured,\n"
+    "and written as repro/<scenario>-tNNNN.yaml, replayed 10 times (docs/explore.md).\n"
+    "\n"
+    "  --budget N     trials per scenario after the baseline (default 60)\n"
+    "  --time SECONDS stop a scenario's trials after this long (default: no limit)\n"
+    "  --seed N       seed for the random schedules and every run (default: random)\n"
+    "  --out DIR      write here (default: out/<time>-<run>, with out/latest)\n"
+    "  --jobs N       not supported: trials run one at a time (exit 2)\n"
+    "  -h, --help     this text\n"
+    "\n"
+    "Writes explore.json, explore.html, repro/*.yaml and trials/<scenario>/*.\n"
+    "exit: 1 a failure was found and reproduced 10 of 10 times; 0 nothing found within the stated\n"
+    "bound (or only flaky leads); 2 bad input; 3 harness/environment error, a baseline\n"
+    "that could not run, or interrupted.\n";
 
 static const char usage_check[] =
     "usage: pipefault check PATH...\n"
@@ -274,6 +300,106 @@ out:
     return rc;
 }
 
+static bool parse_count(const char *cmd, const char *opt, const char *arg,
+                        unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (errno || *end || !*arg || arg[0] == '-' || v > max) {
+        fprintf(stderr, "pipefault %s: %s takes an integer from 0 to %llu, not '%s'\n", cmd,
+                opt, max, arg);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static int cmd_explore(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"seed", required_argument, NULL, 's'},
+        {"budget", required_argument, NULL, 'b'},
+        {"time", required_argument, NULL, 't'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct pf_explore_options o = {.budget = 60};
+    bool seeded = false;
+    unsigned long long v = 0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+o:s:b:t:j:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            o.out = optarg;
+            break;
+        case 's':
+            if (!parse_count("explore", "--seed", optarg, UINT64_MAX, &v))
+                return PF_EXIT_BAD_INPUT;
+            o.seed = v;
+            seeded = true;
+            break;
+        case 'b':
+            if (!parse_count("explore", "--budget", optarg, 1000000, &v))
+                return PF_EXIT_BAD_INPUT;
+            o.budget = (long)v;
+            break;
+        case 't':
+            if (!parse_count("explore", "--time", optarg, 86400 * 366, &v))
+                return PF_EXIT_BAD_INPUT;
+            if (v == 0) {
+                fprintf(stderr, "pipefault explore: --time must be at least 1 second\n");
+                return PF_EXIT_BAD_INPUT;
+            }
+            o.time_ns = (int64_t)v * 1000000000LL;
+            break;
+        case 'j':
+            fprintf(stderr, "pipefault explore: --jobs is not supported: trials run one at a "
+                    "time (each one creates accounts and a server of its own)\n");
+            return PF_EXIT_BAD_INPUT;
+        case 'h':
+            fputs(usage_explore, stdout);
+            return 0;
+        default:
+            fputs(usage_explore, stderr);
+            return PF_EXIT_BAD_INPUT;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "pipefault explore: no scenario file or suite directory given\n");
+        fputs(usage_explore, stderr);
+        return PF_EXIT_BAD_INPUT;
+    }
+    if (!seeded) {
+        uint32_t r;
+        if (getrandom(&r, sizeof r, 0) != sizeof r)
+            r = (uint32_t)getpid();
+        o.seed = r;
+    }
+    char budget[32], seedbuf[32];
+    snprintf(seedbuf, sizeof seedbuf, "%" PRIu64, o.seed);
+    snprintf(budget, sizeof budget, "%ld", o.budget);
+    char **rep = calloc((size_t)argc + 8, sizeof *rep);
+    int n = 0;
+    rep[n++] = "pipefault";
+    rep[n++] = "explore";
+    rep[n++] = "--seed";
+    rep[n++] = seedbuf;
+    rep[n++] = "--budget";
+    rep[n++] = budget;
+    for (int i = optind; i < argc; i++)
+        rep[n++] = argv[i];
+    char *command = join_command(n, rep);
+    free(rep);
+    o.command = command;
+    int rc = pf_explore_run(argv + optind, argc - optind, &o);
+    free(command);
+    return rc;
+}
+
 static int cmd_check(int argc, char **argv)
 {
     if (wants_help(argc, argv)) {
@@ -393,6 +519,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "explore"))
+        return cmd_explore(argc - 1, argv + 1);
     if (!strcmp(cmd, "check"))
         return cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))

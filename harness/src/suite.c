@@ -134,7 +134,7 @@ static void on_signal(int sig)
     pf_interrupted = 1;
 }
 
-static void install_signals(void)
+void pf_suite_install_signals(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -227,12 +227,11 @@ int pf_store_open_out(const char *path)
 /* The run's store: --out DIR, or a new out/<stamp>-<run> with out/latest
  * pointing at it. Returns its fd (name in dir), -1 (cannot) or -2 (bad
  * --out: exit 2). */
-static int make_store(const struct pf_suite_options *o, const char *run_id, char *dir,
-                      size_t n)
+int pf_suite_make_store(const char *out, const char *run_id, char *dir, size_t n)
 {
-    if (o->out) {
-        snprintf(dir, n, "%s", o->out);
-        return pf_store_open_out(o->out);
+    if (out) {
+        snprintf(dir, n, "%s", out);
+        return pf_store_open_out(out);
     }
     /* out/ may belong to whoever owns the working directory: only the new
      * directory made in it is trusted, and reached through its fd. */
@@ -357,12 +356,27 @@ int pf_sweep_all(void)
     return n;
 }
 
-static void end_backends(const struct pf_scenario_list *l, const struct pf_run_env *env,
-                         size_t nbegun)
+void pf_suite_end_backends(const struct pf_scenario_list *l, const struct pf_run_env *env,
+                           size_t nbegun)
 {
     for (size_t i = 0; i < nbegun; i++)
         if (uses(l, pf_backends[i]) && pf_backends[i]->end_run)
             pf_backends[i]->end_run(env);
+}
+
+int pf_suite_begin_backends(const struct pf_scenario_list *l, const struct pf_run_env *env,
+                            size_t *nbegun)
+{
+    char err[512];
+    for (*nbegun = 0; pf_backends[*nbegun]; (*nbegun)++) {
+        const struct pf_backend *be = pf_backends[*nbegun];
+        if (uses(l, be) && be->begin_run && be->begin_run(env, err, sizeof err) < 0) {
+            fprintf(stderr, "pipefault: %s\n", err);
+            pf_suite_end_backends(l, env, *nbegun);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options *o)
@@ -389,22 +403,16 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
     env.fixture_dir = dirs->fixtures;
     env.win32_dir = dirs->win32;
     size_t nbegun = 0;
-    for (; pf_backends[nbegun]; nbegun++) {
-        const struct pf_backend *be = pf_backends[nbegun];
-        if (uses(l, be) && be->begin_run && be->begin_run(&env, err, sizeof err) < 0) {
-            fprintf(stderr, "pipefault: %s\n", err);
-            end_backends(l, &env, nbegun);
-            return PF_EXIT_HARNESS;
-        }
-    }
+    if (pf_suite_begin_backends(l, &env, &nbegun) < 0)
+        return PF_EXIT_HARNESS;
     char outdir[4096];
-    int store = make_store(o, env.run_id, outdir, sizeof outdir);
+    int store = pf_suite_make_store(o->out, env.run_id, outdir, sizeof outdir);
     env.store_fd = store;
     if (store < 0) {
-        end_backends(l, &env, nbegun);
+        pf_suite_end_backends(l, &env, nbegun);
         return store == -2 ? PF_EXIT_BAD_INPUT : PF_EXIT_HARNESS;
     }
-    install_signals();
+    pf_suite_install_signals();
     env.outdir = outdir;
 
     time_t now = time(NULL);
@@ -425,7 +433,7 @@ int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options
             json_object_array_add(scenarios, res);
         }
     }
-    end_backends(l, &env, nbegun);
+    pf_suite_end_backends(l, &env, nbegun);
 
     json_object *results = json_object_new_object();
     json_object_object_add(results, "schema", json_object_new_int(1));

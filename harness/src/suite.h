@@ -53,6 +53,21 @@ json_object *pf_summary_new(json_object *scenarios, int64_t not_run, int counts[
  * leftovers were removed (`pipefault clean`, and the start of every run). */
 int pf_sweep_all(void);
 
+struct pf_run_env;
+/* The pieces of a run that `pipefault explore` shares (explore.c). The
+ * store: --out DIR (checked component by component), or a new
+ * out/<stamp>-<run> with out/latest; its fd, -1 (cannot: exit 3) or -2 (a
+ * refused --out: exit 2); its name goes to dir. */
+int pf_suite_make_store(const char *out, const char *run_id, char *dir, size_t n);
+/* SIGINT, SIGTERM, SIGHUP set pf_interrupted; SIGPIPE is ignored. */
+void pf_suite_install_signals(void);
+/* begin_run of every backend the list uses: 0, or -1 (said on stderr;
+ * those begun are ended again). *nbegun is for pf_suite_end_backends. */
+int pf_suite_begin_backends(const struct pf_scenario_list *l, const struct pf_run_env *env,
+                            size_t *nbegun);
+void pf_suite_end_backends(const struct pf_scenario_list *l, const struct pf_run_env *env,
+                           size_t nbegun);
+
 /* Runs every scenario; returns an exit code. */
 int pf_suite_run(const struct pf_scenario_list *l, const struct pf_suite_options *o);
 
