@@ -95,6 +95,7 @@ static int start_squatter(struct win_run *wr, size_t i, bool wait_go)
         return -1;
     }
     sq->started = true;
+    sq->started_ns = pf_clock_ns();
     pf_trace_emit(&run->trace, "attacker", "attacker_start", base_fields(wr, i));
     return 0;
 }
@@ -170,6 +171,45 @@ void win_attack_held(struct win_run *wr, long rule)
             fprintf(stderr, "pipefault: cannot tell attacker %s to go: %s\n",
                     wr->sc->attackers[i].account, strerror(errno));
     }
+}
+
+enum pf_run_status win_attack_tick(struct win_run *wr, int64_t now)
+{
+    const struct pf_scenario *sc = wr->sc;
+    for (size_t i = 0; wr->serving_ns && i < sc->nattackers; i++) {
+        const struct pf_attacker *a = &sc->attackers[i];
+        struct win_squatter *sq = &wr->sq[i];
+        if (a->when != PF_ATTACK_AFTER_START || a->action != PF_ATTACK_SQUAT)
+            continue;
+        if (!sq->started && now >= pf_ns_add_sat(wr->serving_ns, a->delay_ns) &&
+            start_squatter(wr, i, false) < 0)
+            return PF_RUN_HARNESS;
+        if (sq->started && !sq->reported && !sq->exited &&
+            now >= sq->started_ns + sc->server.ready_timeout_ns) {
+            snprintf(wr->run->error, sizeof wr->run->error, "attacker %s's squatter did not "
+                     "report its squat within %.1fs (server.ready_timeout)", a->account,
+                     (double)sc->server.ready_timeout_ns / 1e9);
+            return PF_RUN_HARNESS;
+        }
+    }
+    return PF_RUN_OK;
+}
+
+bool win_attack_clients_may_start(struct win_run *wr)
+{
+    for (size_t i = 0; i < wr->sc->nattackers; i++) {
+        struct win_squatter *sq = &wr->sq[i];
+        if (wr->sc->attackers[i].when != PF_ATTACK_AFTER_START || sq->reported)
+            continue;
+        int st;
+        if (sq->started && !sq->exited && waitpid(sq->pid, &st, WNOHANG) == sq->pid) {
+            sq->exited = true;   /* gone without a squat: nothing more to wait for */
+            sq->status = st;
+        }
+        if (!sq->exited)
+            return false;
+    }
+    return true;
 }
 
 /* The attacker whose squatter this connection is (its hello named it). */
