@@ -1,17 +1,22 @@
-/* attack.c - a win32 run's attackers: squatter.exe under Wine.
+/* attack.c - a win32 run's attackers: squatter.exe and first_server.exe
+ * under Wine.
  *
- * The same attacks as on Linux (docs/attackers.md), with a Windows program
- * as the squatter (harness/win32/squatter.c): it creates the run's pipe with
- * a NULL DACL and serves it, and reports on the host channel like every
- * other Win32 program. Here: when each squatter starts (before the server,
- * or waiting for the hold that places an in-gap squat), what its lines
- * mean as trace events (src "attacker", as on Linux), who served an
- * attempt (served_by.c, from the pid the client read with
- * GetNamedPipeServerProcessId), and that every squatter is gone at the end.
+ * The same attacks as on Linux (docs/attackers.md), with Windows programs:
+ * the squatter (harness/win32/squatter.c) creates the run's pipe with a
+ * NULL DACL and serves it; for run-server, first_server.exe starts the
+ * server's own command without the agent and tells its pid. Both report on
+ * the host channel like every other Win32 program. Here: when each one
+ * starts (before the server, waiting for the hold that places an in-gap
+ * squat, or DELAY after the server started serving), what its lines mean
+ * as trace events (src "attacker", as on Linux), who served an attempt
+ * (served_by.c, from the pid the client read with
+ * GetNamedPipeServerProcessId), and that every one is gone at the end.
  *
  * Under Wine every process runs as the one account: an attacker's account
- * is the scenario's name for it, not another Windows user. What the
- * squatter can do to a client (impersonate it) is measured all the same.
+ * is the scenario's name for it, not another Windows user, and a
+ * run-server copy is the same program under the same account, started
+ * earlier. What the squatter can do to a client (impersonate it) is
+ * measured all the same.
  */
 #include <errno.h>
 #include <fcntl.h>
