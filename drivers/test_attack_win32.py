@@ -1,5 +1,7 @@
 """Attackers on win32, under Wine: squatter.exe takes the pipe name before the
-server or in a gap the agent holds open, and the expectations judge it.
+server, in a gap the agent holds open, or after the server started serving;
+first_server.exe starts the server's own command first (run-server); and the
+expectations judge it.
 
 The buggy server (squattable: no FILE_FLAG_FIRST_PIPE_INSTANCE, closes
 before it creates) must fail for the right reasons every run: a client
@@ -200,29 +202,93 @@ def test_interrupt_ends_the_squatter(pipefault, win32, tmp_path):  # noqa: F811
     assert wine_leftovers(before) == []
 
 
-CHECK_CASES = [
-    ("action: run-server", "{account: mallory, action: run-server}",
-     "'action: run-server' is not supported on win32"),
-    ("after-start", "{account: mallory, action: squat, when: {after-start: 10ms}}",
-     "'when: after-start' is not supported on win32"),
-]
+def run_server_copy(run, name):
+    """The run-server attacker's squat: made, with the copy's Windows pid."""
+    squat = attacker_events(run, name, "squat")
+    assert len(squat) == 1 and squat[0]["action"] == "run-server", squat
+    assert squat[0]["outcome"] == "ok" and squat[0]["win_pid"], squat
+    return squat[0]
 
 
-@pytest.mark.parametrize("label,attacker,message", CHECK_CASES, ids=[c[0] for c in CHECK_CASES])
-def test_check_refuses_what_win32_cannot_do(pipefault, tmp_path, label, attacker, message):
-    text = open(scenario("squattable-before-server")).read()
-    text = text.replace("  - {account: mallory, action: squat, when: before-server}",
-                        "  - " + attacker)
-    # Only the win32 limit may refuse it (not the need for an early squat).
-    text = text.replace("  - server_refuses_squatted_name\n", "")
-    path = tmp_path / "s.yaml"
-    path.write_text(text)
-    line = text.splitlines().index("  - " + attacker) + 1
-    proc = subprocess.run([pipefault, "check", str(path)], capture_output=True, text=True,
-                          cwd=ROOT)
-    assert proc.returncode == 2, proc.stderr
-    assert f"{path}:{line}:5:" in proc.stderr, proc.stderr
-    assert message in proc.stderr, proc.stderr
+def test_run_server_squattable_fails(suite_run):
+    """The real server joins the name bob's copy holds; a client reaches the
+    copy, named by the pid GetNamedPipeServerProcessId gave it."""
+    name = "attack-squattable-run-server"
+    s = suite_run.scenario(name)
+    assert s["verdict"] == "fail", (s["reason"], s["expectations"])
+    copy = run_server_copy(suite_run, name)
+    trace = suite_run.trace(name)
+    server_pid = next(e["pid"] for e in trace if e["ev"] == "instance_birth")
+    assert server_pid != copy["win_pid"]
+    served = [a for a in attempts(suite_run, name) if a["outcome"] == "ok"]
+    by_copy = [a for a in served if a["served_by"] == "attacker:bob"]
+    assert by_copy, served
+    for a in served:
+        assert a["peer_pid"] == (copy["win_pid"] if a["served_by"] == "attacker:bob"
+                                 else server_pid), (a, copy)
+    reach = suite_run.expectation(name, "clients_reach_server_only")
+    assert reach["held"] is False and "served by attacker:bob" in reach["reason"], reach
+    refuses = suite_run.expectation(name, "server_refuses_squatted_name")
+    assert refuses["held"] is False and "bob held the name" in refuses["reason"], refuses
+
+
+def test_run_server_heirloom_inconclusive_on_wine(suite_run):
+    name = "attack-heirloom-run-server"
+    if platform(suite_run, name)["first_pipe_instance_enforced"]:
+        pytest.skip("this platform enforces FILE_FLAG_FIRST_PIPE_INSTANCE")
+    s = suite_run.scenario(name)
+    assert s["verdict"] == "inconclusive", (s["reason"], s["expectations"])
+    run_server_copy(suite_run, name)
+    e = suite_run.expectation(name, "server_refuses_squatted_name")
+    assert e["held"] is None and e["status"] == "vacuous", e
+    assert "name bob held" in e["reason"] and "does not enforce" in e["reason"], e
+
+
+def test_run_server_exit_on_taken_name_is_judged(suite_run):
+    """single_instance's create fails on the name the copy holds and it exits:
+    not an error - the clients ran, every one served by the copy."""
+    name = "attack-single-instance-run-server"
+    s = suite_run.scenario(name)
+    assert s["verdict"] == "fail", (s["reason"], s["expectations"])
+    copy = run_server_copy(suite_run, name)
+    trace = suite_run.trace(name)
+    assert not [e for e in trace if e["ev"] == "instance_birth"], "the real server made one"
+    exit_ = next(e for e in trace if e["ev"] == "server_exit")
+    assert exit_["expected"] is False and exit_["status"] == 1, exit_
+    served = [a for a in attempts(suite_run, name) if a["outcome"] == "ok"]
+    assert len(served) == 3, served
+    assert all(a["served_by"] == "attacker:bob" and a["peer_pid"] == copy["win_pid"]
+               for a in served), served
+    refuses = suite_run.expectation(name, "server_refuses_squatted_name")
+    assert refuses["held"] is True, refuses
+    reach = suite_run.expectation(name, "clients_reach_server_only")
+    assert reach["held"] is False and "served by attacker:bob" in reach["reason"], reach
+
+
+def test_after_start_squat_waits_for_serving(suite_run):
+    """The squatter starts only after the server's first accept (the agent's
+    instance_accepting), joins its pipe, and the clients start after the squat."""
+    name = "attack-squattable-after-start"
+    s = suite_run.scenario(name)
+    assert s["verdict"] == "fail", (s["reason"], s["expectations"])
+    trace = suite_run.trace(name)
+    accepting = next(e for e in trace if e["ev"] == "instance_accepting")
+    start = attacker_events(suite_run, name, "attacker_start")[0]
+    squat = attacker_events(suite_run, name, "squat")[0]
+    assert accepting["t"] + 50_000_000 <= start["t"], (accepting, start)
+    assert squat["outcome"] == "ok" and squat["created_name"] is False, squat
+    first = min(a["t"] for a in attempts(suite_run, name))
+    assert squat["t"] <= first, (squat, first)
+    reach = suite_run.expectation(name, "clients_reach_server_only")
+    assert reach["held"] is False and "attacker:mallory" in reach["reason"], reach
+
+
+def test_check_accepts_run_server_and_after_start(pipefault, tmp_path):
+    for name in ("squattable-run-server", "heirloom-run-server", "single-instance-run-server",
+                 "squattable-after-start"):
+        proc = subprocess.run([pipefault, "check", scenario(name)], capture_output=True,
+                              text=True, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr
 
 
 def test_stable_verdicts(pipefault, win32, tmp_path):  # noqa: F811
@@ -238,5 +304,9 @@ def test_stable_verdicts(pipefault, win32, tmp_path):  # noqa: F811
         verdicts.append({s["name"]: s["verdict"] for s in r.results["scenarios"]})
     expected = {"attack-squattable-before-server": "fail", "attack-squattable-in-gap": "fail",
                 "attack-heirloom-before-server": "inconclusive",
-                "attack-heirloom-in-gap": "inconclusive"}
+                "attack-heirloom-in-gap": "inconclusive",
+                "attack-squattable-run-server": "fail",
+                "attack-heirloom-run-server": "inconclusive",
+                "attack-single-instance-run-server": "fail",
+                "attack-squattable-after-start": "fail"}
     assert verdicts == [expected, expected], verdicts

@@ -282,6 +282,19 @@ static void judge_refuses(struct pf_model *m, json_object *trace, struct pf_atta
                  "name an attacker held, and joined none");
 }
 
+/* The account of a run-server attacker that took the name, or NULL. */
+static const char *run_server_account(json_object *trace)
+{
+    size_t ns;
+    struct squat *s = squats(trace, &ns);
+    const char *who = NULL;
+    for (size_t i = 0; i < ns && !who; i++)
+        if (s[i].ok && s[i].action && !strcmp(s[i].action, "run-server"))
+            who = s[i].account ? s[i].account : "?";
+    free(s);
+    return who;
+}
+
 bool pf_expect_is_attack(enum pf_expect which)
 {
     return which == PF_EXPECT_CLIENTS_REACH_SERVER_ONLY ||
@@ -299,4 +312,18 @@ void pf_judge_attack(struct pf_model *m, json_object *trace, enum pf_expect whic
         judge_owns(m, trace, j);
     else if (which == PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME)
         judge_refuses(m, trace, j);
+    /* "Served by the server" means the server started by the intended
+     * account. Where every process is one account, the copy a run-server
+     * attacker started first is told apart by its pid only: a client served
+     * by it is evidence, but never having been served by it shows nothing
+     * about a copy started by another account. */
+    const char *who = which != PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME && j->held[0] &&
+                      m->single_account ? run_server_account(trace) : NULL;
+    if (who) {
+        snprintf(j->vacuous, sizeof j->vacuous, "single-account platform: %s's copy of the "
+                 "server ran as the same account as the server (%s), so whether a copy "
+                 "started by another account would serve the clients cannot be told here",
+                 who, j->held);
+        j->held[0] = 0;
+    }
 }

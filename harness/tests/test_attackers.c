@@ -390,6 +390,42 @@ START_TEST(refuses_vacuous_where_first_instance_is_not_enforced)
 }
 END_TEST
 
+/* A run-server attacker on a single-account platform (Wine): its copy of the
+ * server is the same account as the server. */
+#define PLATFORM_ONE_ACCOUNT "{\"t\":0,\"ev\":\"platform\",\"src\":\"harness\"," \
+    "\"os\":\"win32\",\"version\":\"Wine 8.0\",\"single_account\":true," \
+    "\"umask\":\"0022\",\"intended\":{\"mode\":\"0666\",\"uid\":0}," \
+    "\"default\":{\"mode\":\"0755\",\"uid\":0,\"gid\":0,\"acl_named\":[]}}"
+#define RUN_SERVER(t) "{\"t\":" #t ",\"ev\":\"squat\",\"src\":\"attacker\"," \
+    "\"account\":\"mallory\",\"action\":\"run-server\",\"when\":\"before-server\"," \
+    "\"pid\":9,\"outcome\":\"ok\",\"errno\":0,\"key\":null,\"created_name\":null}"
+
+START_TEST(run_server_on_one_account_never_holds)
+{
+    char st[32], why[1024];
+    /* Served by the server only: the copy was the same account, so this
+     * says nothing about a copy started by another: vacuous, with why. */
+    const char *const served[] = {PLATFORM_ONE_ACCOUNT, RUN_SERVER(5), BIRTH(1, 6, "1:3"),
+                                  ATTEMPT(20, "ok", "null", "\"server\""), NULL};
+    judge(PF_EXPECT_CLIENTS_REACH_SERVER_ONLY, PF_EP_NPIPE, served, st, why);
+    ck_assert_str_eq(st, "vacuous");
+    ck_assert_msg(strstr(why, "single-account platform: mallory's copy of the server ran as "
+                         "the same account"), "%s", why);
+    judge(PF_EXPECT_SERVER_OWNS_ENDPOINT, PF_EP_NPIPE, served, st, why);
+    ck_assert_str_eq(st, "vacuous");
+    /* Served by the copy: that is evidence on any platform. */
+    const char *const copy[] = {PLATFORM_ONE_ACCOUNT, RUN_SERVER(5), BIRTH(1, 6, "1:3"),
+                                ATTEMPT(20, "ok", "null", "\"attacker:mallory\""), NULL};
+    judge(PF_EXPECT_CLIENTS_REACH_SERVER_ONLY, PF_EP_NPIPE, copy, st, why);
+    ck_assert_str_eq(st, "failed");
+    /* With real accounts the same run holds. */
+    const char *const real[] = {PLATFORM, RUN_SERVER(5), BIRTH(1, 6, "1:3"),
+                                ATTEMPT(20, "ok", "null", "\"server\""), NULL};
+    judge(PF_EXPECT_CLIENTS_REACH_SERVER_ONLY, PF_EP_NPIPE, real, st, why);
+    ck_assert_str_eq(st, "held");
+}
+END_TEST
+
 static bool same(long peer, long pid)
 {
     return peer == pid;
@@ -427,6 +463,7 @@ static Suite *attackers_suite(void)
     tcase_add_test(j, owns_by_inode_the_attacker_made);
     tcase_add_test(j, refuses_judged_only_when_the_name_was_held);
     tcase_add_test(j, refuses_vacuous_where_first_instance_is_not_enforced);
+    tcase_add_test(j, run_server_on_one_account_never_holds);
     tcase_add_test(j, served_by_maps_pids_to_parties);
     suite_add_tcase(s, j);
     return s;

@@ -18,7 +18,8 @@
  * closing its stdin. The program is put in a kill-on-close job, so it cannot
  * outlive the launcher. Exit status 125 for the launcher's own errors.
  */
-#include <windows.h>
+#include "pfw.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <wchar.h>
@@ -30,38 +31,6 @@ static int fail(const char *what)
     fprintf(stderr, "launch: %s: error %lu\n", what, GetLastError());
     fflush(stderr);
     return LAUNCH_ERROR;
-}
-
-/* The raw command line after the first `skip` arguments, following the
- * quoting rules of CommandLineToArgvW, so PROGRAM's arguments reach it
- * exactly as they reached us. */
-static const wchar_t *skip_args(const wchar_t *p, int skip)
-{
-    for (int i = 0; i < skip; i++) {
-        while (*p == L' ' || *p == L'\t')
-            p++;
-        int quoted = 0;
-        while (*p && (quoted || (*p != L' ' && *p != L'\t'))) {
-            if (*p == L'\\') {
-                /* 2n backslashes + quote: the quote counts; 2n+1: it is literal. */
-                size_t n = 0;
-                while (*p == L'\\') {
-                    p++;
-                    n++;
-                }
-                if (*p == L'"' && n % 2) {
-                    p++;
-                }
-                continue;
-            }
-            if (*p == L'"')
-                quoted = !quoted;
-            p++;
-        }
-    }
-    while (*p == L' ' || *p == L'\t')
-        p++;
-    return p;
 }
 
 static HANDLE make_event(const wchar_t *what, DWORD pid)
@@ -204,11 +173,11 @@ int wmain(int argc, wchar_t **argv);  /* -municode entry point */
 int wmain(int argc, wchar_t **argv)
 {
     if (argc >= 4 && !wcscmp(argv[1], L"--as"))
-        return run_as(argv[2], _wcsdup(skip_args(GetCommandLineW(), 3)));
+        return run_as(argv[2], _wcsdup(pfw_args_after(GetCommandLineW(), 3)));
     if (argc < 3) {
         fprintf(stderr, "usage: launch.exe AGENT.dll PROGRAM [ARGS...]\n"
                         "       launch.exe --as USER PROGRAM [ARGS...]\n");
         return LAUNCH_ERROR;
     }
-    return inject_and_run(argv[1], _wcsdup(skip_args(GetCommandLineW(), 2)));
+    return inject_and_run(argv[1], _wcsdup(pfw_args_after(GetCommandLineW(), 2)));
 }

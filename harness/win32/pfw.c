@@ -234,3 +234,35 @@ int64_t pfw_env_int(const char *name, int64_t def)
     long long x = strtoll(v, &end, 10);
     return *end ? def : (int64_t)x;
 }
+/* The raw command line after the first `skip` arguments, following the
+ * quoting rules of CommandLineToArgvW, so PROGRAM's arguments reach it
+ * exactly as they reached us. */
+const wchar_t *pfw_args_after(const wchar_t *p, int skip)
+{
+    for (int i = 0; i < skip; i++) {
+        while (*p == L' ' || *p == L'\t')
+            p++;
+        int quoted = 0;
+        while (*p && (quoted || (*p != L' ' && *p != L'\t'))) {
+            if (*p == L'\\') {
+                /* 2n backslashes + quote: the quote counts; 2n+1: it is literal. */
+                size_t n = 0;
+                while (*p == L'\\') {
+                    p++;
+                    n++;
+                }
+                if (*p == L'"' && n % 2) {
+                    p++;
+                }
+                continue;
+            }
+            if (*p == L'"')
+                quoted = !quoted;
+            p++;
+        }
+    }
+    while (*p == L' ' || *p == L'\t')
+        p++;
+    return p;
+}
+

@@ -55,5 +55,8 @@ int pfw_channel_readline(SOCKET s, char *buf, size_t cap);
 void pfw_utf8(const wchar_t *w, char *buf, size_t cap);
 /* Environment variable as int64, or def when unset/invalid. */
 int64_t pfw_env_int(const char *name, int64_t def);
+/* The raw command line p after its first `skip` arguments (CommandLineToArgvW
+ * quoting), to start a program with exactly the arguments that reached us. */
+const wchar_t *pfw_args_after(const wchar_t *p, int skip);
 
 #endif

@@ -151,7 +151,10 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
 
     if (!strcmp(name, PF_EV_INSTANCE_BIRTH) && !foreign && !wr->ready) {
         wr->ready = true;
-        win_start_clients(wr);
+        if (win_attack_clients_may_start(wr))
+            win_start_clients(wr);
+    } else if (!strcmp(name, PF_EV_INSTANCE_ACCEPTING) && wr->ready && !wr->serving_ns) {
+        wr->serving_ns = pf_clock_ns();
     } else if (!strcmp(name, PF_EV_FAULT)) {
         const char *d = pf_json_str(ev, PF_F_DECISION);
         if (d && !strcmp(d, "held")) {

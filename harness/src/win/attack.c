@@ -1,17 +1,22 @@
-/* attack.c - a win32 run's attackers: squatter.exe under Wine.
+/* attack.c - a win32 run's attackers: squatter.exe and first_server.exe
+ * under Wine.
  *
- * The same attacks as on Linux (docs/attackers.md), with a Windows program
- * as the squatter (harness/win32/squatter.c): it creates the run's pipe with
- * a NULL DACL and serves it, and reports on the host channel like every
- * other Win32 program. Here: when each squatter starts (before the server,
- * or waiting for the hold that places an in-gap squat), what its lines
- * mean as trace events (src "attacker", as on Linux), who served an
- * attempt (served_by.c, from the pid the client read with
- * GetNamedPipeServerProcessId), and that every squatter is gone at the end.
+ * The same attacks as on Linux (docs/attackers.md), with Windows programs:
+ * the squatter (harness/win32/squatter.c) creates the run's pipe with a
+ * NULL DACL and serves it; for run-server, first_server.exe starts the
+ * server's own command without the agent and tells its pid. Both report on
+ * the host channel like every other Win32 program. Here: when each one
+ * starts (before the server, waiting for the hold that places an in-gap
+ * squat, or DELAY after the server started serving), what its lines mean
+ * as trace events (src "attacker", as on Linux), who served an attempt
+ * (served_by.c, from the pid the client read with
+ * GetNamedPipeServerProcessId), and that every one is gone at the end.
  *
  * Under Wine every process runs as the one account: an attacker's account
- * is the scenario's name for it, not another Windows user. What the
- * squatter can do to a client (impersonate it) is measured all the same.
+ * is the scenario's name for it, not another Windows user, and a
+ * run-server copy is the same program under the same account, started
+ * earlier. What the squatter can do to a client (impersonate it) is
+ * measured all the same.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,13 +45,16 @@ static json_object *base_fields(const struct win_run *wr, size_t i)
     return o;
 }
 
+/* Starts attacker i's program: squatter.exe (wait_go: for an in-gap squat),
+ * or for run-server first_server.exe with the server's own command line (the
+ * plan's argv, its program as a Z: path), without the agent. */
 static int start_squatter(struct win_run *wr, size_t i, bool wait_go)
 {
     struct pf_run *run = wr->run;
     const struct pf_attacker *a = &wr->sc->attackers[i];
     struct win_squatter *sq = &wr->sq[i];
-    char exe[PATH_MAX], errpath[PATH_MAX];
-    snprintf(exe, sizeof exe, "%s/squatter.exe", wr->dir);
+    bool run_server = a->action == PF_ATTACK_RUN_SERVER;
+    char errpath[PATH_MAX];
     snprintf(errpath, sizeof errpath, "%s/attacker-%s.stderr", run->outdir, a->account);
     int errfd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     int in[2];
@@ -57,9 +65,30 @@ static int start_squatter(struct win_run *wr, size_t i, bool wait_go)
             close(errfd);
         return -1;
     }
-    char *argv[] = {exe, wr->plan.endpoint, a->account, wait_go ? "wait" : "now", NULL};
+    char *argv[84];
+    size_t argc = 0;
+    argv[argc++] = pf_xasprintf("%s/%s", wr->dir, run_server ? "first_server.exe" :
+                                "squatter.exe");
+    argv[argc++] = pf_xstrdup(wr->plan.endpoint);
+    argv[argc++] = pf_xstrdup(a->account);
+    if (!run_server)
+        argv[argc++] = pf_xstrdup(wait_go ? "wait" : "now");
+    for (size_t k = 0; run_server && k < wr->plan.argc && argc + 1 < sizeof argv / sizeof *argv;
+         k++) {
+        char win[PATH_MAX];
+        const char *arg = wr->plan.argv[k];
+        if (k == 0 && arg[0] == '/') {
+            pf_wine_path(arg, win, sizeof win);
+            arg = win;
+        }
+        argv[argc++] = pf_xstrdup(arg);
+    }
+    argv[argc] = NULL;
     char *env[] = {wr->env_channel, NULL};
-    sq->pid = pf_wine_spawn(wr->wine, argv, env, in[0], -1, errfd);
+    /* A server copy's output goes where its errors go, like the server's. */
+    sq->pid = pf_wine_spawn(wr->wine, argv, env, in[0], run_server ? errfd : -1, errfd);
+    for (size_t k = 0; k < argc; k++)
+        free(argv[k]);
     close(in[0]);
     close(errfd);
     sq->in_fd = in[1];
@@ -71,6 +100,7 @@ static int start_squatter(struct win_run *wr, size_t i, bool wait_go)
         return -1;
     }
     sq->started = true;
+    sq->started_ns = pf_clock_ns();
     pf_trace_emit(&run->trace, "attacker", "attacker_start", base_fields(wr, i));
     return 0;
 }
@@ -89,7 +119,8 @@ enum pf_run_status win_attack_before_server(struct win_run *wr)
     int64_t deadline = pf_clock_ns() + sc->server.ready_timeout_ns;
     for (size_t i = 0; i < sc->nattackers; i++) {
         const struct pf_attacker *a = &sc->attackers[i];
-        if (a->when != PF_ATTACK_BEFORE_SERVER && a->when != PF_ATTACK_IN_GAP)
+        bool run_server = a->action == PF_ATTACK_RUN_SERVER;
+        if (!run_server && a->when != PF_ATTACK_BEFORE_SERVER && a->when != PF_ATTACK_IN_GAP)
             continue;
         if (start_squatter(wr, i, a->when == PF_ATTACK_IN_GAP) < 0)
             return PF_RUN_HARNESS;
@@ -99,16 +130,29 @@ enum pf_run_status win_attack_before_server(struct win_run *wr)
         struct win_squatter *sq = &wr->sq[i];
         while (!sq->reported && !pf_interrupted && pf_clock_ns() < deadline) {
             int st;
-            if (waitpid(sq->pid, &st, WNOHANG) == sq->pid) {
+            if (!sq->exited && waitpid(sq->pid, &st, WNOHANG) == sq->pid) {
+                /* Its last lines may still be on the way: read them first. */
                 sq->exited = true;
                 sq->status = st;
-                break;
+                deadline = pf_clock_ns() + DRAIN_NS;
             }
             win_pump(wr, 20);
         }
         if (pf_interrupted) {
             snprintf(wr->run->error, sizeof wr->run->error, "interrupted");
             return PF_RUN_HARNESS;
+        }
+        if (!sq->reported && run_server) {
+            /* As on Linux: a copy that never listened is a fact of the run,
+             * judged with the rest (the real server still starts). */
+            json_object *o = base_fields(wr, i);
+            json_object_object_add(o, "outcome", json_object_new_string(sq->exited ? "exited"
+                                                                        : "timeout"));
+            json_object_object_add(o, "errno", json_object_new_int(0));
+            json_object_object_add(o, "key", NULL);
+            json_object_object_add(o, "created_name", NULL);
+            pf_trace_emit(&wr->run->trace, "attacker", "squat", o);
+            sq->reported = true;
         }
         if (!sq->reported) {
             snprintf(wr->run->error, sizeof wr->run->error, "attacker %s's squatter did not "
@@ -132,6 +176,45 @@ void win_attack_held(struct win_run *wr, long rule)
             fprintf(stderr, "pipefault: cannot tell attacker %s to go: %s\n",
                     wr->sc->attackers[i].account, strerror(errno));
     }
+}
+
+enum pf_run_status win_attack_tick(struct win_run *wr, int64_t now)
+{
+    const struct pf_scenario *sc = wr->sc;
+    for (size_t i = 0; wr->serving_ns && i < sc->nattackers; i++) {
+        const struct pf_attacker *a = &sc->attackers[i];
+        struct win_squatter *sq = &wr->sq[i];
+        if (a->when != PF_ATTACK_AFTER_START || a->action != PF_ATTACK_SQUAT)
+            continue;
+        if (!sq->started && now >= pf_ns_add_sat(wr->serving_ns, a->delay_ns) &&
+            start_squatter(wr, i, false) < 0)
+            return PF_RUN_HARNESS;
+        if (sq->started && !sq->reported && !sq->exited &&
+            now >= sq->started_ns + sc->server.ready_timeout_ns) {
+            snprintf(wr->run->error, sizeof wr->run->error, "attacker %s's squatter did not "
+                     "report its squat within %.1fs (server.ready_timeout)", a->account,
+                     (double)sc->server.ready_timeout_ns / 1e9);
+            return PF_RUN_HARNESS;
+        }
+    }
+    return PF_RUN_OK;
+}
+
+bool win_attack_clients_may_start(struct win_run *wr)
+{
+    for (size_t i = 0; i < wr->sc->nattackers; i++) {
+        struct win_squatter *sq = &wr->sq[i];
+        if (wr->sc->attackers[i].when != PF_ATTACK_AFTER_START || sq->reported)
+            continue;
+        int st;
+        if (sq->started && !sq->exited && waitpid(sq->pid, &st, WNOHANG) == sq->pid) {
+            sq->exited = true;   /* gone without a squat: nothing more to wait for */
+            sq->status = st;
+        }
+        if (!sq->exited)
+            return false;
+    }
+    return true;
 }
 
 /* The attacker whose squatter this connection is (its hello named it). */

@@ -186,14 +186,25 @@ static const char *main_loop(struct win_run *wr)
         }
         win_pump(wr, 20);
         reap(wr);
+        /* after-start squats count from when the server started serving (or
+         * gave up), whatever the machine's speed; the clients wait for them. */
+        if (!wr->serving_ns && (wr->server_exited ||
+                                now >= wr->server_start_ns + wr->sc->server.ready_timeout_ns))
+            wr->serving_ns = now;
+        if (win_attack_tick(wr, pf_clock_ns()) != PF_RUN_OK) {
+            wr->harness_error = true;
+            return "error";
+        }
+        if (wr->ready && !wr->clients_started && win_attack_clients_may_start(wr))
+            win_start_clients(wr);
         if (clients_done(wr))
             return "clients-done";
         /* With attackers a server that exits (the name was taken) is judged:
          * the clients run against whoever holds the name. */
         if (wr->server_exited && wr->sc->nattackers) {
-            if (!wr->clients_started)
+            if (!wr->clients_started && win_attack_clients_may_start(wr))
                 win_start_clients(wr);
-            if (!wr->nclients)
+            if (wr->clients_started && !wr->nclients)
                 return "clients-done";
         } else if (wr->server_exited) {
             win_pump(wr, 0);
@@ -390,7 +401,7 @@ static enum pf_run_status win32_run_scenario(struct pf_run *run)
     if (rc == PF_RUN_OK) {
         reason = main_loop(wr);
         if (strcmp(reason, "clients-done"))
-            rc = pf_interrupted ? PF_RUN_HARNESS : PF_RUN_BROKE;
+            rc = pf_interrupted || wr->harness_error ? PF_RUN_HARNESS : PF_RUN_BROKE;
         if (!strcmp(reason, "interrupted"))
             snprintf(run->error, sizeof run->error, "interrupted");
     }

@@ -37,28 +37,9 @@ static int check_server_identity(const struct pf_scenario *sc, struct pf_error *
     return 0;
 }
 
-/* squatter.exe covers squats made before the server and in a gap the agent
- * holds open; the rest has nothing on win32 to stand on. */
-static int check_attackers(const struct pf_scenario *sc, struct pf_error *err)
-{
-    for (size_t i = 0; i < sc->nattackers; i++) {
-        const struct pf_attacker *a = &sc->attackers[i];
-        if (a->action == PF_ATTACK_RUN_SERVER)
-            return pf_scenario_error(err, sc, a->mark, "'action: run-server' is not supported "
-                                     "on win32: every process under Wine runs as the one "
-                                     "account, so a server started first 'as' %s would be the "
-                                     "scenario's own server, indistinguishable", a->account);
-        if (a->when == PF_ATTACK_AFTER_START)
-            return pf_scenario_error(err, sc, a->mark, "'when: after-start' is not supported "
-                                     "on win32: the backend places squats before the server "
-                                     "or in a gap it holds open (before-server, in-gap)");
-    }
-    return 0;
-}
-
 int pf_win32_check(const struct pf_scenario *sc, struct pf_error *err)
 {
-    if (check_server_identity(sc, err) < 0 || check_attackers(sc, err) < 0)
+    if (check_server_identity(sc, err) < 0)
         return -1;
     if (sc->endpoint.kind != PF_EP_NPIPE)
         return pf_scenario_error(err, sc, sc->endpoint.kind_mark,

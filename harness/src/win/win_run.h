@@ -35,6 +35,7 @@ struct win_squatter {
     pid_t pid;                    /* the Wine process */
     int in_fd;                    /* "go" for an in-gap squat; closing it ends it */
     int64_t win_pid;              /* its Windows pid, from its hello */
+    int64_t started_ns;           /* when the host started it */
     bool started, told_go, reported, squatted, exited;
     int status;
 };
@@ -55,6 +56,10 @@ struct win_run {
     int server_status;
     bool server_exited, stopped_by_us;
     int64_t server_start_ns;
+    /* When the server started serving: its first accept on the endpoint
+     * (the agent's instance_accepting), or it exited, or its ready time ran
+     * out. after-start squats count from here (attack.c). */
+    int64_t serving_ns;
     bool ready;                   /* the server created its first endpoint instance */
     char foreign[256];            /* the first pipe it created under another name */
     struct client_proc clients[MAX_CLIENTS];
@@ -72,6 +77,7 @@ struct win_run {
     struct { int64_t pid; char account[64]; } client_pids[MAX_CLIENTS];
     size_t nclient_pids;
     bool attack_stragglers;       /* a squatter had to be killed */
+    bool harness_error;           /* the run ended on the harness's own failure */
 };
 
 static inline void win_trace_event(struct win_run *wr, const char *ev, json_object *f)
@@ -115,6 +121,13 @@ void win_attack_line(struct win_run *wr, struct pf_win_conn *c, const char *name
 void win_attack_client_hello(struct win_run *wr, json_object *ev);
 const char *win_attack_served_by(const struct win_run *wr, int64_t peer, char *buf, size_t n);
 void win_attack_stop(struct win_run *wr);
+/* after-start squatters: tick starts those due (DELAY after serving_ns);
+ * PF_RUN_HARNESS with run->error when one cannot start or never reports its
+ * squat within server.ready_timeout. clients_may_start: false while an
+ * after-start squat is still to come, so every client attempt meets the
+ * name as the squat left it. */
+enum pf_run_status win_attack_tick(struct win_run *wr, int64_t now);
+bool win_attack_clients_may_start(struct win_run *wr);
 
 /* probe.c: runs probe.exe and emits the `platform` event. */
 enum pf_run_status win_probe(struct win_run *wr);
