@@ -91,3 +91,11 @@ int pf_wait_child(pid_t pid, int *status)
         *status = st;
     return 0;
 }
+
+void pf_json_add_wait_status(json_object *o, int status)
+{
+    json_object_object_add(o, "status",
+                           WIFEXITED(status) ? json_object_new_int(WEXITSTATUS(status)) : NULL);
+    json_object_object_add(o, "signal",
+                           WIFSIGNALED(status) ? json_object_new_int(WTERMSIG(status)) : NULL);
+}

@@ -24,6 +24,9 @@ char *pf_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Waits for child pid to end, retrying on EINTR; its wait status in
  * *status (may be NULL). 0, or -1 with errno when there is no such child. */
 int pf_wait_child(pid_t pid, int *status);
+/* Adds how a child ended to o: "status" (its exit code, or null) and
+ * "signal" (the signal that ended it, or null), from a wait status. */
+void pf_json_add_wait_status(json_object *o, int status);
 
 /* o[key] if it is there (and not JSON null), else NULL. */
 json_object *pf_json_get(json_object *o, const char *key);

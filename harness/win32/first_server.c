@@ -31,18 +31,6 @@ enum { LAUNCH_ERROR = 125 };
 
 static SOCKET chan = INVALID_SOCKET;
 
-static HANDLE kill_on_close_job(void)
-{
-    HANDLE job = CreateJobObjectW(NULL, NULL);
-    if (!job)
-        return NULL;
-    JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;
-    ZeroMemory(&lim, sizeof lim);
-    lim.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
-    SetInformationJobObject(job, JobObjectExtendedLimitInformation, &lim, sizeof lim);
-    return job;
-}
-
 static void report_squat(const wchar_t *account, const char *outcome, DWORD code)
 {
     struct pfw_json j;
@@ -82,7 +70,7 @@ int wmain(int argc, wchar_t **argv)
         fprintf(stderr, "first_server: CreateProcessW: error %lu\n", GetLastError());
         return LAUNCH_ERROR;
     }
-    HANDLE job = kill_on_close_job();
+    HANDLE job = pfw_kill_on_close_job();
     if (job)
         AssignProcessToJobObject(job, pi.hProcess);
     /* The copy's pid is told before it runs: no client can reach it first. */

@@ -41,18 +41,6 @@ static HANDLE make_event(const wchar_t *what, DWORD pid)
     return CreateEventW(NULL, TRUE, FALSE, name);
 }
 
-static HANDLE kill_on_close_job(void)
-{
-    HANDLE job = CreateJobObjectW(NULL, NULL);
-    if (!job)
-        return NULL;
-    JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;
-    ZeroMemory(&lim, sizeof lim);
-    lim.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
-    SetInformationJobObject(job, JobObjectExtendedLimitInformation, &lim, sizeof lim);
-    return job;
-}
-
 static void std_startup(STARTUPINFOW *si)
 {
     ZeroMemory(si, sizeof *si);
@@ -81,7 +69,7 @@ static int inject_and_run(const wchar_t *dll, wchar_t *cmdline)
     if (!CreateProcessW(NULL, cmdline, NULL, NULL, TRUE, CREATE_SUSPENDED, NULL, NULL, &si,
                         &pi))
         return fail("CreateProcessW");
-    HANDLE job = kill_on_close_job();
+    HANDLE job = pfw_kill_on_close_job();
     if (job)
         AssignProcessToJobObject(job, pi.hProcess);
 
@@ -163,7 +151,7 @@ static int run_as(const wchar_t *user, wchar_t *cmdline)
     CloseHandle(token);
     if (!ok)
         return fail("CreateProcessAsUserW");
-    HANDLE job = kill_on_close_job();
+    HANDLE job = pfw_kill_on_close_job();
     if (job)
         AssignProcessToJobObject(job, pi.hProcess);
     return wait_exit(&pi);

@@ -266,3 +266,14 @@ const wchar_t *pfw_args_after(const wchar_t *p, int skip)
     return p;
 }
 
+HANDLE pfw_kill_on_close_job(void)
+{
+    HANDLE job = CreateJobObjectW(NULL, NULL);
+    if (!job)
+        return NULL;
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;
+    ZeroMemory(&lim, sizeof lim);
+    lim.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    SetInformationJobObject(job, JobObjectExtendedLimitInformation, &lim, sizeof lim);
+    return job;
+}

@@ -59,4 +59,9 @@ int64_t pfw_env_int(const char *name, int64_t def);
  * quoting), to start a program with exactly the arguments that reached us. */
 const wchar_t *pfw_args_after(const wchar_t *p, int skip);
 
+/* A job object that kills every process in it when its last handle closes:
+ * a program the harness starts dies with the process that started it. NULL
+ * when it cannot be made. */
+HANDLE pfw_kill_on_close_job(void);
+
 #endif

@@ -331,11 +331,7 @@ void pf_attack_stop(struct pf_attack *at)
         bool was_running = !sq->exited;
         pf_squatter_stop(sq);
         json_object *o = base_fields(sq);
-        int st = sq->status;
-        json_object_object_add(o, "status", WIFEXITED(st) ? json_object_new_int(WEXITSTATUS(st))
-                                                          : NULL);
-        json_object_object_add(o, "signal", WIFSIGNALED(st) ? json_object_new_int(WTERMSIG(st))
-                                                            : NULL);
+        pf_json_add_wait_status(o, sq->status);
         json_object_object_add(o, "stopped_by_harness", json_object_new_boolean(was_running));
         pf_trace_emit(at->trace, "attacker", "attacker_exit", o);
         at->started[i] = false;

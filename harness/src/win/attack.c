@@ -341,11 +341,7 @@ void win_attack_stop(struct win_run *wr)
             win_pump(wr, 20);
         }
         json_object *o = base_fields(wr, i);
-        int st = sq->status;
-        json_object_object_add(o, "status", WIFEXITED(st) ? json_object_new_int(WEXITSTATUS(st))
-                                                          : NULL);
-        json_object_object_add(o, "signal", WIFSIGNALED(st) ? json_object_new_int(WTERMSIG(st))
-                                                            : NULL);
+        pf_json_add_wait_status(o, sq->status);
         json_object_object_add(o, "stopped_by_harness", json_object_new_boolean(was_running));
         pf_trace_emit(&wr->run->trace, "attacker", "attacker_exit", o);
         sq->started = false;
