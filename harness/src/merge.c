@@ -13,12 +13,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "report.h"
@@ -29,16 +27,6 @@
 #include "version.h"
 
 #define COPY_MAX_DEPTH 8
-
-/* A directory beneath dirfd, no symlink on the way. */
-static int open_beneath_dir(int dirfd, const char *name)
-{
-    struct open_how how = {
-        .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-        .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH,
-    };
-    return (int)syscall(SYS_openat2, dirfd, name, &how, sizeof how);
-}
 
 static int copy_file(int from_dir, const char *name, int to_dir)
 {
@@ -78,7 +66,7 @@ static int copy_file(int from_dir, const char *name, int to_dir)
  * else) into to_dir; what it cannot copy it names on stderr. */
 static int copy_folder(int from_dir, const char *name, int to_dir, const char *shown, int depth)
 {
-    int src = open_beneath_dir(from_dir, name);
+    int src = pf_store_open_beneath(from_dir, name, O_RDONLY | O_DIRECTORY);
     if (src < 0)
         return errno == ENOENT ? 0 : -1;
     int dst = pf_store_mkdir(to_dir, name);

@@ -109,6 +109,9 @@ int pf_store_commit(int dirfd, const char *tmp, const char *name);
 int pf_store_create(int dirfd, const char *name);
 /* Opens relpath for reading, beneath dirfd, with no symlink on the way. */
 int pf_store_open_read(int dirfd, const char *relpath);
+/* The same with other open flags (e.g. O_DIRECTORY); O_NOFOLLOW and
+ * O_CLOEXEC are always added. */
+int pf_store_open_beneath(int dirfd, const char *relpath, int flags);
 /* Makes `name` a symlink to target, replacing whatever entry it was. */
 int pf_store_link(int dirfd, const char *target, const char *name);
 

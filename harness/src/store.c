@@ -106,13 +106,18 @@ int pf_store_create(int dirfd, const char *name)
     return fd;
 }
 
-int pf_store_open_read(int dirfd, const char *relpath)
+int pf_store_open_beneath(int dirfd, const char *relpath, int flags)
 {
     struct open_how how = {
-        .flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
+        .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
         .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH,
     };
     return (int)syscall(SYS_openat2, dirfd, relpath, &how, sizeof how);
+}
+
+int pf_store_open_read(int dirfd, const char *relpath)
+{
+    return pf_store_open_beneath(dirfd, relpath, O_RDONLY);
 }
 
 int pf_store_link(int dirfd, const char *target, const char *name)

@@ -4,14 +4,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../run.h"
@@ -124,15 +122,6 @@ static bool linkable(const char *rel)
     return false;
 }
 
-/* Opens rel beneath dirfd, no symlink on the way. */
-static int open_beneath(int dirfd, const char *rel, int flags)
-{
-    struct open_how how = {
-        .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
-        .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH,
-    };
-    return (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
-}
 
 /* Reads fd to its end, hashing it, and writes it to out (when >= 0). */
 static int copy_hash(int fd, int out, uint64_t *hash)
@@ -224,8 +213,8 @@ static int list_tree(int dirfd, const char *rel, FILE *fp, size_t *count, int de
  * checks every file on the way. 0, or -1 with why (the entry is stale). */
 static int fill_from(int entry, const char *version, int dst, char *why, size_t whylen)
 {
-    int sfd = open_beneath(entry, "stamp", O_RDONLY);
-    int src = open_beneath(entry, "prefix", O_RDONLY | O_DIRECTORY);
+    int sfd = pf_store_open_beneath(entry, "stamp", O_RDONLY);
+    int src = pf_store_open_beneath(entry, "prefix", O_RDONLY | O_DIRECTORY);
     FILE *fp = sfd >= 0 ? fdopen(sfd, "r") : NULL;
     if (!fp || src < 0) {
         snprintf(why, whylen, "no %s: %s", fp ? "prefix" : "stamp", strerror(errno));
@@ -289,7 +278,7 @@ static int fill_from(int entry, const char *version, int dst, char *why, size_t 
                 goto out;
             }
             const char *rel = line + 2 + off;
-            int f = open_beneath(src, rel, O_RDONLY);
+            int f = pf_store_open_beneath(src, rel, O_RDONLY);
             struct stat st;
             if (f < 0 || fstat(f, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != size ||
                 st.st_mtim.tv_sec != sec || st.st_mtim.tv_nsec != nsec) {
