@@ -90,6 +90,28 @@ def test_run_with_a_broken_scenario_runs_nothing(pipefault, tmp_path):
     assert not out.exists()
 
 
+def test_out_that_holds_an_earlier_run_is_refused(pipefault, tmp_path):
+    """Store files are created exclusively: reusing a store would make each
+    scenario an error halfway through, so a non-empty --out is bad input
+    before anything runs, and what is there is left untouched."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text("earlier\n")
+    good = os.path.join(ROOT, "scenarios", "posix", "umask-bind.yaml")
+    proc = subprocess.run([pipefault, "run", "--out", str(out), good],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2, proc.stderr
+    assert f"refusing --out {out}: it is not empty" in proc.stderr
+    assert sorted(os.listdir(out)) == ["results.json"]
+    assert (out / "results.json").read_text() == "earlier\n"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = subprocess.run([pipefault, "run", "--out", str(empty), good],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert (empty / "results.json").exists()
+
+
 def test_duplicate_scenario_names_are_bad_input(pipefault, tmp_path):
     a = scenario(tmp_path, "same", "  fixture: umask_bind")
     b = write(tmp_path, "other.yaml", open(a).read())

@@ -352,38 +352,63 @@ def unchanged(sentinel):
             (sentinel / "precious").read_text() == "root's\n")
 
 
+PLANTER = """\
+import os, sys
+out, precious, sentinel, planted = sys.argv[1:5]
+for name in ("results.json", ".results.json.tmp", "index.html", "x"):
+    os.symlink(precious if name != "x" else sentinel, os.path.join(out, name))
+with open(os.path.join(out, "junit.xml"), "w") as f:
+    f.write("nobody's\\n")
+os.link(os.path.join(out, "junit.xml"), os.path.join(out, "junit.kept"))
+if planted == "nobodys-dir":
+    os.unlink(os.path.join(out, "x"))
+    os.mkdir(os.path.join(out, "x"), 0o755)
+    os.symlink(precious, os.path.join(out, "x", "trace.jsonl"))
+    os.symlink(precious, os.path.join(out, "x", "server.stderr"))
+sys.exit(7)
+"""
+
+
+def test_a_sticky_store_that_already_holds_names_is_refused(pipefault, tmp_path, sentinel, pub):
+    # Names another account planted before the run: refused as not empty
+    # (exit 2) before anything is written, and nothing there is touched.
+    out = pub / "store"
+    out.mkdir()
+    os.chmod(out, 0o1777)
+    as_nobody(lambda: os.symlink(str(sentinel / "precious"), str(out / "results.json")))
+    proc = subprocess.run([pipefault, "run", "--out", str(out), scenario(tmp_path, "y")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "not empty" in proc.stderr
+    assert unchanged(sentinel)
+    assert os.listdir(out) == ["results.json"] and os.path.islink(out / "results.json")
+
+
 @pytest.mark.parametrize("planted", ["symlink", "nobodys-dir"])
 def test_names_planted_in_a_sticky_store_are_never_followed_or_truncated(
         pipefault, tmp_path, sentinel, planted, pub):
     # A store anyone may write into, sticky like /tmp: accepted, and whatever
-    # nobody planted there is replaced or refused, never written through.
+    # nobody plants there while the run goes on is replaced or refused,
+    # never written through. y's server, running as nobody, plants the names
+    # (then exits 7) before scenario x and the run's files are written.
     out = pub / "store"
     out.mkdir()
     os.chmod(out, 0o1777)
-    precious = str(sentinel / "precious")
-
-    def plant_names():
-        for name in ("results.json", ".results.json.tmp", "index.html", "x"):
-            os.symlink(precious if name != "x" else str(sentinel), str(out / name))
-        with open(out / "junit.xml", "w") as f:
-            f.write("nobody's\n")
-        if planted == "nobodys-dir":
-            os.unlink(out / "x")
-            os.mkdir(out / "x", 0o755)
-            os.symlink(precious, str(out / "x" / "trace.jsonl"))
-            os.symlink(precious, str(out / "x" / "server.stderr"))
-    as_nobody(plant_names)
-    junit_before = os.open(out / "junit.xml", os.O_RDONLY)
-    try:
-        proc = subprocess.run([pipefault, "run", "--out", str(out),
-                               scenario(tmp_path, "y"), scenario(tmp_path, "x")],
-                              capture_output=True, text=True, timeout=120)
-        # x's folder is not ours: a harness error naming it, y was judged.
-        assert proc.returncode == 3, proc.stderr
-        assert unchanged(sentinel), proc.stderr
-        assert os.pread(junit_before, 100, 0) == b"nobody's\n"
-    finally:
-        os.close(junit_before)
+    planter = pub / "planter.py"
+    planter.write_text(PLANTER)
+    os.chmod(planter, 0o644)
+    y = tmp_path / "y.yaml"
+    y.write_text(SIMPLE.format(name="y").replace(
+        '  command: ["/bin/sh", "-c", "exit 7"]\n',
+        f'  command: ["/usr/bin/python3", "{planter}", "{out}", "{sentinel / "precious"}", '
+        f'"{sentinel}", "{planted}"]\n  user: nobody\n'))
+    proc = subprocess.run([pipefault, "run", "--out", str(out), str(y), scenario(tmp_path, "x")],
+                          capture_output=True, text=True, timeout=120)
+    # x's folder is not ours: a harness error naming it, y was judged.
+    assert proc.returncode == 3, proc.stderr
+    assert unchanged(sentinel), proc.stderr
+    assert (out / "junit.kept").read_text() == "nobody's\n"
+    assert os.lstat(out / "junit.kept").st_uid == NOBODY
     for name in ("results.json", "junit.xml", "index.html"):
         st = os.lstat(out / name)
         assert stat.S_ISREG(st.st_mode) and st.st_uid == 0, name

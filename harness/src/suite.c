@@ -158,6 +158,24 @@ static bool safe_dir(int fd)
            (!(st.st_mode & 022) || (st.st_mode & S_ISVTX));
 }
 
+/* Whether the directory fd holds no entry but . and .. (false when it
+ * cannot be read: then it is not known to be empty). */
+static bool dir_is_empty(int fd)
+{
+    int dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    if (!d) {
+        if (dup_fd >= 0)
+            close(dup_fd);
+        return false;
+    }
+    bool empty = true;
+    for (struct dirent *e; empty && (e = readdir(d));)
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    closedir(d);
+    return empty;
+}
+
 /* Opens --out DIR one component at a time, never following a link and
  * creating what is missing, so that every directory on the way is checked
  * and the store is the one we checked. fd, -1 (cannot) or -2 (refused). */
@@ -212,6 +230,14 @@ int pf_store_open_out(const char *path)
     /* The store itself: ours. */
     if (!why && (fstat(fd, &st) < 0 || st.st_uid != geteuid()))
         why = "it is not owned by this uid";
+    if (!why && !dir_is_empty(fd)) {
+        /* Every store file is created O_EXCL, so an earlier run's files
+         * would make each scenario an error halfway through: say so now. */
+        fprintf(stderr, "pipefault: refusing --out %s: it is not empty (an earlier run's "
+                "store?); name a new or empty directory\n", path);
+        close(fd);
+        return -2;
+    }
     if (why) {
         fprintf(stderr, "pipefault: refusing --out %s: %s%s%s; anyone who can swap or write "
                 "entries there could make pipefault write elsewhere (it must be a real path "

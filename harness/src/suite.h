@@ -39,7 +39,8 @@ struct pf_suite_options {
 
 /* Opens (creating what is missing) the directory `path` for a store, one
  * component at a time without following links: fd, -1 (cannot: said on
- * stderr) or -2 (refused as unsafe: bad input, said on stderr). */
+ * stderr) or -2 (refused as unsafe, or not empty: bad input, said on
+ * stderr). */
 int pf_store_open_out(const char *path);
 
 /* The verdicts, in the order of a summary's counters. */
