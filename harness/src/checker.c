@@ -116,6 +116,21 @@ static int64_t secured_at(struct pf_inst *in)
     return PF_NEVER;
 }
 
+/* The latest moment at which the instance certainly did not yet have the
+ * intended permissions: the change to them was seen at secured_at() but may
+ * have happened any time after the old state was last read (`since_ns`).
+ * PF_NEVER if never secured. */
+static int64_t surely_unsecured_until(struct pf_inst *in)
+{
+    size_t n = json_object_array_length(in->history);
+    for (size_t i = 0; i < n; i++) {
+        json_object *h = json_object_array_get_idx(in->history, i);
+        if (!strcmp(pf_json_str(h, "class"), "intended"))
+            return pf_json_int(h, "since_ns", pf_json_int(h, "t_ns", 0));
+    }
+    return PF_NEVER;
+}
+
 /* Admitted attempts credited to this instance (before t, unless t < 0). */
 static int admitted_before(struct pf_model *m, const struct pf_inst *in, int64_t t)
 {
@@ -136,7 +151,7 @@ static void describe_birth(struct pf_model *m, struct pf_inst *in, char *out, si
     if (umask && !strcmp(birth_class(in), "default"))
         snprintf(um, sizeof um, ", umask %s", umask);
     int64_t sec = secured_at(in);
-    int adm = admitted_before(m, in, sec);
+    int adm = admitted_before(m, in, surely_unsecured_until(in));
     char tail[160] = "";
     if (sec == PF_NEVER && adm)
         snprintf(tail, sizeof tail, ", was never secured, and accepted %d connection%s",
@@ -289,7 +304,7 @@ static void judge_before_accept(struct pf_model *m, struct judgement *j)
         } else if (sec == PF_NEVER) {
             snprintf(late, sizeof late, "; it was never secured");
         }
-        int adm = admitted_before(m, in, sec);
+        int adm = admitted_before(m, in, surely_unsecured_until(in));
         char adms[64] = "";
         if (adm)
             snprintf(adms, sizeof adms, ", and admitted %d connection%s meanwhile", adm,

@@ -48,11 +48,13 @@ const char *pf_model_classify(struct pf_model *m, struct pf_inst *in, json_objec
     return "other";
 }
 
-static void add_history(struct pf_model *m, struct pf_inst *in, int64_t t, json_object *perm,
-                        const char *evidence)
+static void add_history(struct pf_model *m, struct pf_inst *in, int64_t t, int64_t since,
+                        json_object *perm, const char *evidence)
 {
     json_object *h = json_object_new_object();
     json_object_object_add(h, "t_ns", json_object_new_int64(t));
+    if (since >= 0 && since <= t)
+        json_object_object_add(h, "since_ns", json_object_new_int64(since));
     json_object_object_add(h, "perm", json_object_get(perm));
     json_object_object_add(h, "class", json_object_new_string(pf_model_classify(m, in, perm)));
     json_object_object_add(h, "evidence", json_object_new_string(evidence ? evidence : "?"));
@@ -127,7 +129,8 @@ static void read_birth(struct pf_model *m, json_object *e)
     in->admitted = json_object_new_object();
     in->born = pf_json_int(e, PF_F_T, 0);
     in->accepting = in->removed = PF_NEVER;
-    add_history(m, in, in->born, pf_json_get(e, PF_F_PERM), pf_json_str(e, PF_F_EVIDENCE));
+    add_history(m, in, in->born, PF_NEVER, pf_json_get(e, PF_F_PERM),
+                pf_json_str(e, PF_F_EVIDENCE));
 }
 
 static void read_attempt(struct pf_model *m, json_object *e)
@@ -171,7 +174,8 @@ static void read_event(struct pf_model *m, json_object *e)
         if (!in)
             orphan(m, e, id);
         else if (!strcmp(ev, PF_EV_INSTANCE_PERM))
-            add_history(m, in, t, pf_json_get(e, PF_F_PERM), pf_json_str(e, PF_F_EVIDENCE));
+            add_history(m, in, t, pf_json_int(e, PF_F_SINCE, PF_NEVER), pf_json_get(e, PF_F_PERM),
+                        pf_json_str(e, PF_F_EVIDENCE));
         else if (!strcmp(ev, PF_EV_INSTANCE_ACCEPTING) && in->accepting < 0) {
             in->accepting = t;
             in->accepting_evidence = pf_json_str(e, PF_F_EVIDENCE);

@@ -61,6 +61,7 @@
 #define PF_F_ENDPOINT_T "endpoint_t"
 #define PF_F_ERRNO "errno"
 #define PF_F_EVIDENCE "evidence"
+#define PF_F_SINCE "since"
 #define PF_F_EXPECTED "expected"
 #define PF_F_FD "fd"
 #define PF_F_FDS "fds"

@@ -248,6 +248,36 @@ START_TEST(refusal_before_accepting_is_not_denial)
 }
 END_TEST
 
+START_TEST(admitted_while_the_change_was_unseen_is_not_called_before_secured)
+{
+    /* The chmod to the intended mode was seen at 5000, and the old state was
+     * last read at 3000: the attempt ending at 4100 may have met either
+     * state and is not counted; the one ending at 2100 surely met the old. */
+    const char *lines[] = {
+        platform_linux,
+        "{\"t\":1000,\"ev\":\"instance_birth\",\"id\":1,\"endpoint\":\"/x/s\",\"key\":\"1:2\","
+        "\"evidence\":\"syscall\",\"umask\":\"0022\",\"perm\":" PERM("0755", 0) "}",
+        "{\"t\":1500,\"ev\":\"instance_accepting\",\"id\":1,\"evidence\":\"listen\"}",
+        "{\"t\":2000,\"t_end\":2100,\"ev\":\"attempt\",\"account\":\"alice\",\"outcome\":\"ok\","
+        "\"peer_key\":\"1:2\"}",
+        "{\"t\":4000,\"t_end\":4100,\"ev\":\"attempt\",\"account\":\"alice\",\"outcome\":\"ok\","
+        "\"peer_key\":\"1:2\"}",
+        "{\"t\":5000,\"ev\":\"instance_perm\",\"id\":1,\"evidence\":\"stat\",\"since\":3000,"
+        "\"perm\":" PERM("0660", 1001) "}",
+        NULL};
+    json_object *res = check_lines(PF_EXPECT_BIRTH_INTENDED, lines);
+    ck_assert_int_eq(held(res), 0);
+    const char *d = field(expectation(res, 0), "detail");
+    ck_assert_msg(strstr(d, "and accepted 1 connection before it was secured") != NULL, "%s", d);
+    json_object *hist, *h, *v;
+    ck_assert(json_object_object_get_ex(instance(res, 0), "history", &hist));
+    h = json_object_array_get_idx(hist, 1);
+    ck_assert(json_object_object_get_ex(h, "since_ns", &v));
+    ck_assert_int_eq(json_object_get_int64(v), 3000);
+    json_object_put(res);
+}
+END_TEST
+
 START_TEST(others_admitted_fails)
 {
     const char *lines[] = {
@@ -611,6 +641,7 @@ int main(void)
     tcase_add_test(tc, first_admitted_connect_counts_as_accepting);
     tcase_add_test(tc, allowed_denied_by_accepting_instance_fails);
     tcase_add_test(tc, refusal_before_accepting_is_not_denial);
+    tcase_add_test(tc, admitted_while_the_change_was_unseen_is_not_called_before_secured);
     tcase_add_test(tc, others_admitted_fails);
     tcase_add_test(tc, single_account_platform_cannot_judge);
     tcase_add_test(tc, no_default_instance_fails_on_any_default_state);

@@ -268,6 +268,7 @@ static int birth(struct pf_observer *o, dev_t dev, ino_t ino, struct birth_facts
     r->dev = dev;
     r->ino = ino;
     r->perm = json_object_get(b.perm);
+    r->seen_t = b.t >= 0 ? b.t : o->read_t;
     o->current = id;
 
     char key[64];
@@ -294,11 +295,21 @@ static int birth(struct pf_observer *o, dev_t dev, ino_t ino, struct birth_facts
     return id;
 }
 
+/* A change is stamped when it was seen; `since` says when the old state was
+ * last read, so the change happened in (since, t]. An attempt in between
+ * may have met either state, and the checker must not say which. A change
+ * replayed from a candidate's history (t given) has no such bound. */
 static void perm_change_at(struct pf_observer *o, int id, json_object *perm,
                            const char *evidence, int64_t t)
 {
     struct pf_instance_rec *r = rec(o, id);
-    if (!r || (r->perm && json_object_equal(r->perm, perm))) {
+    if (!r) {
+        json_object_put(perm);
+        return;
+    }
+    int64_t since = r->seen_t;
+    r->seen_t = t >= 0 ? t : o->read_t;
+    if (r->perm && json_object_equal(r->perm, perm)) {
         json_object_put(perm);
         return;
     }
@@ -308,6 +319,8 @@ static void perm_change_at(struct pf_observer *o, int id, json_object *perm,
     json_object_object_add(f, PF_F_ID, json_object_new_int(id));
     json_object_object_add(f, PF_F_PERM, perm);
     json_object_object_add(f, PF_F_EVIDENCE, json_object_new_string(evidence));
+    if (t < 0)
+        json_object_object_add(f, PF_F_SINCE, json_object_new_int64(since));
     pf_trace_emit_at(o->trace, t, PF_SRC_OBSERVER, PF_EV_INSTANCE_PERM, f);
 }
 
@@ -487,6 +500,7 @@ static int refresh(struct pf_observer *o, const char *evidence, bool attrib_pend
 {
     dev_t dev;
     ino_t ino;
+    o->read_t = pf_trace_now(o->trace);
     json_object *perm = pf_perm_read(o->path, &dev, &ino);
     if (!perm) {
         removed(o, evidence);

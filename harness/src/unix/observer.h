@@ -24,6 +24,7 @@ struct pf_instance_rec {
     ino_t ino;
     bool accepting;
     json_object *perm;         /* last recorded */
+    int64_t seen_t;            /* perm was read at or after this (trace ns) */
 };
 
 /* A socket or FIFO made in the endpoint's directory under another name: it
@@ -67,6 +68,7 @@ struct pf_observer {
     struct pf_creation *made;
     size_t nmade, capmade;
     int current;               /* id of the instance at the path now, 0 none */
+    int64_t read_t;            /* when the endpoint's current read began */
     mode_t umask_;             /* the server's umask as last read */
     mode_t start_umask;        /* the run's starting umask (the scenario's) */
     uid_t server_uid;          /* the server's fsuid/fsgid at start: the */
