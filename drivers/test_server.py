@@ -263,3 +263,62 @@ def test_check_win32_refuses_server_user(pipefault, tmp_path):
     proc = subprocess.run([pipefault, "check", path], capture_output=True, text=True)
     assert proc.returncode == 2, proc.stderr
     assert f"{path}:3:33: 'server.user' is not supported on win32" in proc.stderr, proc.stderr
+
+
+# A server's socket type is not in the scenario: the clients find it. A
+# datagram socket receives from its bind on (there is no listen), so the
+# window before its chmod is open from birth.
+DGRAM = """\
+    name: {name}
+    server:
+      command: ["/usr/bin/python3", "-c", "import os, socket, sys\\ns = socket.socket(socket.AF_UNIX, socket.{kind})\\ns.bind(sys.argv[1])\\n{listen}os.chmod(sys.argv[1], 0o660)\\n{serve}", "{{endpoint}}"]
+      umask: "000"
+    endpoint: {{kind: unix, path: log.sock}}
+    intended: {{mode: "0660"}}
+    accounts:
+      - {{name: mallory, allowed: false}}
+    clients:
+      - {{account: mallory, attempts: 4, interval: 2ms, protocol: connect, until: accepting}}
+    faults:
+      - {{at: secure, action: hold, until: {{account: mallory, event: admitted}}, timeout: 5s,
+         required: true}}
+    expect: [intended_before_accept, others_never_admitted]
+"""
+
+
+def test_datagram_socket_accepts_from_bind_and_its_window_is_found(run_pipefault, tmp_path):
+    path = write(tmp_path, "dgram", DGRAM.format(
+        name="dgram", kind="SOCK_DGRAM", listen="", serve="while True: s.recv(100)"))
+    run = run_pipefault(path)
+    assert run.rc == 1, run.stderr
+    assert run.scenario("dgram")["verdict"] == "fail"
+    accepting = event(run, "dgram", "instance_accepting")
+    assert [e["evidence"] for e in accepting] == ["bind-dgram"]
+    births = event(run, "dgram", "instance_birth")
+    assert accepting[0]["t"] >= births[0]["t"]
+    attempts = event(run, "dgram", "attempt")
+    assert attempts[0]["outcome"] == "ok"          # admitted while held before the chmod
+    assert {a["outcome"] for a in attempts[1:]} == {"EACCES"}
+    assert "EPROTOTYPE" not in {a["outcome"] for a in attempts}
+    detail = run.expectation("dgram", "others_never_admitted")["detail"]
+    assert "mallory (not allowed) was admitted 1 time" in detail, detail
+    assert_clean(run)
+
+
+def test_seqpacket_socket_is_reached_with_its_own_type(run_pipefault, tmp_path):
+    # Listens before its chmod: mallory is admitted in between, through a
+    # SOCK_SEQPACKET connect the client found by itself.
+    serve = "while True:\\n s.accept()[0].close()"
+    path = write(tmp_path, "seqpacket", DGRAM.format(
+        name="seqpacket", kind="SOCK_SEQPACKET", listen="s.listen(4)\\n", serve=serve))
+    run = run_pipefault(path)
+    assert run.rc == 1, run.stderr
+    assert run.scenario("seqpacket")["verdict"] == "fail"
+    accepting = event(run, "seqpacket", "instance_accepting")
+    assert [e["evidence"] for e in accepting] == ["listen"]
+    counted = [a for a in event(run, "seqpacket", "attempt") if a.get("counted")]
+    assert counted[0]["outcome"] == "ok"
+    assert {a["outcome"] for a in counted[1:]} == {"EACCES"}
+    detail = run.expectation("seqpacket", "others_never_admitted")["detail"]
+    assert "mallory (not allowed) was admitted 1 time" in detail, detail
+    assert_clean(run)

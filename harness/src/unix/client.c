@@ -134,6 +134,7 @@ static const char *outcome_name(int err, char buf[16])
     case ENOTSOCK: return "ENOTSOCK";
     case ECONNRESET: return "ECONNRESET";
     case EPIPE: return "EPIPE";
+    case EPROTOTYPE: return "EPROTOTYPE";
     default:
         snprintf(buf, 16, "errno:%d", err);
         return buf;
@@ -313,6 +314,38 @@ static bool write_fifo(int fd, const struct pf_client *spec)
     return write(fd, data, len) == (ssize_t)len;
 }
 
+/* The scenario does not say the endpoint's socket type (stream, seqpacket
+ * or datagram), and the client should not guess it from timing. A connect
+ * to a socket of another type fails with EPROTOTYPE, and only after the
+ * kernel's permission check let it through, so the client tries the next
+ * type at once and keeps the one that connected for its later attempts.
+ * Returns the connected fd, or -1 with the errno of the last try in *err. */
+static int sock_type = SOCK_STREAM;
+
+static int connect_typed(const struct sockaddr_un *sa, socklen_t len, int *err)
+{
+    static const int types[] = {SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM};
+    size_t ntypes = sizeof types / sizeof *types, at = 0;
+    while (types[at] != sock_type)
+        at++;
+    for (size_t tries = 0; tries < ntypes; tries++) {
+        int fd = socket(AF_UNIX, sock_type | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            *err = errno;
+            return -1;
+        }
+        if (connect(fd, (const struct sockaddr *)sa, len) == 0)
+            return fd;
+        *err = errno;
+        close(fd);
+        if (*err != EPROTOTYPE)
+            return -1;
+        at = (at + 1) % ntypes;
+        sock_type = types[at];
+    }
+    return -1;
+}
+
 /* One connect (socket) or open (FIFO); returns errno (0 ok), whether the
  * server served it, what came back, and, for a connection made, which
  * inode served it. The inode is asked for before anything else: the
@@ -346,18 +379,11 @@ static int attempt_once(const struct pf_plan_client *pc, const struct pf_client_
         snprintf(sa.sun_path, sizeof sa.sun_path, "%s", env->endpoint);
         len = sizeof sa;
     }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        connected_at = now_ns();
-        return tell_outcome(out, errno);
-    }
-    if (connect(fd, (struct sockaddr *)&sa, len) < 0) {
-        int e = errno;
-        connected_at = now_ns();
-        close(fd);
-        return tell_outcome(out, e);
-    }
+    int e = 0;
+    int fd = connect_typed(&sa, len, &e);
     connected_at = now_ns();
+    if (fd < 0)
+        return tell_outcome(out, e);
     /* The process that called listen() on the socket that served us. */
     struct ucred cred;
     socklen_t clen = sizeof cred;

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -214,6 +215,7 @@ static void note_creation(struct pf_observer *o, const char *name, const struct 
     c->deflt = pf_perm_default(o->dir, o->is_socket, o->start_umask, uid, gid);
     c->actual = pf_perm_for_create(o->dir, o->is_socket, create, o->umask_, uid, gid);
     c->default_evidence = e->creds_known ? "creator" : "server";
+    c->dgram = e->sock_type == SOCK_DGRAM;
 }
 
 /* The `default` of a new inode under `name`, and how it is known: from its
@@ -524,18 +526,25 @@ static int refresh(struct pf_observer *o, const char *evidence, bool attrib_pend
         return land(o, c, perm, evidence);
     json_object *actual;
     struct birth_facts b = { .t = -1, .evidence = evidence };
+    struct pf_creation *made = creation_for(o, o->base);
+    bool dgram = made && made->dgram;
     b.deflt = take_default(o, o->base, &b.default_evidence, &actual);
     if (attrib_pending) {
         /* The birth state was overwritten before we could read it. */
         b.perm = actual ? actual : creation_perm(o);
         b.evidence = "inferred";
-        int id = birth(o, dev, ino, b);
-        perm_change(o, id, perm, evidence);
-        return id;
+    } else {
+        json_object_put(actual);
+        b.perm = perm;
     }
-    json_object_put(actual);
-    b.perm = perm;
-    return birth(o, dev, ino, b);
+    int id = birth(o, dev, ino, b);
+    /* A bound datagram socket takes connects and datagrams from its birth:
+     * there is no listen() to wait for. */
+    if (dgram)
+        mark_accepting(o, id, "bind-dgram");
+    if (attrib_pending)
+        perm_change(o, id, perm, evidence);
+    return id;
 }
 
 /* Whether an IN_ATTRIB for `name` is queued in [q, end) before the name is

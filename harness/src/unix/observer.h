@@ -51,6 +51,7 @@ struct pf_creation {
     json_object *actual;       /* with the thread's umask and create mode */
     const char *default_evidence;   /* "creator", or "server" if the
                                        thread's credentials were unreadable */
+    bool dgram;                /* a datagram socket: it receives from birth */
 };
 
 struct pf_observer {

@@ -38,6 +38,9 @@ struct pf_sc_event {
     bool node_known;
     dev_t node_dev;
     ino_t node_ino;
+    /* bind, listen: the socket's type (SOCK_STREAM, SOCK_DGRAM, ...), 0 if
+     * unknown. A datagram socket receives from its bind on: no listen. */
+    int sock_type;
 };
 
 /* What the observe hook says besides an instance id (> 0). */

@@ -432,7 +432,7 @@ bool pf_sc_thread_fscreds(pid_t tid, uid_t *fsuid, gid_t *fsgid)
     return got == 3;
 }
 
-bool pf_sc_socket_node(pid_t tid, int fd, dev_t *dev, ino_t *ino)
+bool pf_sc_socket_node(pid_t tid, int fd, dev_t *dev, ino_t *ino, int *type)
 {
     unsigned long sino;
     if (!socket_inode(tid, fd, &sino))
@@ -461,6 +461,8 @@ bool pf_sc_socket_node(pid_t tid, int fd, dev_t *dev, ino_t *ino)
             struct unix_diag_msg *m = NLMSG_DATA(h);
             if (m->udiag_ino != (__u32)sino)
                 continue;
+            if (type)
+                *type = m->udiag_type;
             int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
             for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, len);
                  a = RTA_NEXT(a, len)) {
@@ -550,6 +552,12 @@ void pf_sc_decode(const struct seccomp_notif *n, struct pf_sc_bindings *b,
         ev->fd = (int)a[0];
         decode_sockaddr(tid, ev->fd, a[1], a[2], b, ev->path,
                         sizeof ev->path);
+        if (e->op == PF_OP_CREATE) {
+            /* Not bound yet: no file to name, but the type is known. */
+            dev_t dev;
+            ino_t ino;
+            pf_sc_socket_node(tid, ev->fd, &dev, &ino, &ev->sock_type);
+        }
         break;
     case L_PATH:
         path_at(tid, AT_FDCWD, a[0], 0, b, ev->path, sizeof ev->path);
@@ -561,7 +569,8 @@ void pf_sc_decode(const struct seccomp_notif *n, struct pf_sc_bindings *b,
          * linked onto the endpoint since: its file, not its bind name,
          * says which instance starts accepting. */
         if (e->op == PF_OP_LISTEN)
-            ev->node_known = pf_sc_socket_node(tid, ev->fd, &ev->node_dev, &ev->node_ino);
+            ev->node_known = pf_sc_socket_node(tid, ev->fd, &ev->node_dev, &ev->node_ino,
+                                               &ev->sock_type);
         break;
     case L_AT:
         path_at(tid, (int)a[0], a[1], flags, b, ev->path, sizeof ev->path);

@@ -61,7 +61,7 @@ bool pf_sc_thread_fscreds(pid_t tid, uid_t *fsuid, gid_t *fsgid);
 /* The file (dev:ino of the socket inode on disk) that unix socket fd `fd`
  * of thread `tid` is bound to, through sock_diag UDIAG_SHOW_VFS; false if it
  * is not a socket bound to a path, or cannot be asked. */
-bool pf_sc_socket_node(pid_t tid, int fd, dev_t *dev, ino_t *ino);
+bool pf_sc_socket_node(pid_t tid, int fd, dev_t *dev, ino_t *ino, int *type);
 
 /* Thread group id of a thread, from /proc/TID/status; the tid itself if
  * that cannot be read. */
