@@ -322,3 +322,39 @@ def test_seqpacket_socket_is_reached_with_its_own_type(run_pipefault, tmp_path):
     detail = run.expectation("seqpacket", "others_never_admitted")["detail"]
     assert "mallory (not allowed) was admitted 1 time" in detail, detail
     assert_clean(run)
+
+
+def test_command_without_a_slash_is_found_in_the_servers_path(run_pipefault, tmp_path):
+    # As a shell would, but in the PATH the server runs with (server.env),
+    # not the harness's.
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    tool = bindir / "my-umask-server"
+    tool.write_text(f"#!/bin/sh\nexec {os.path.join(os.path.dirname(__file__), '..')}"
+                    "/fixtures/posix/py_chmod_after_listen.py \"$@\"\n")
+    tool.chmod(0o755)
+    os.chmod(tmp_path, 0o755)
+    scenario = """\
+        name: {name}
+        server:
+          command: ["{cmd}", "--endpoint", "{{endpoint}}", "--mode", "0666"]
+          env: {{PATH: "{bindir}:/usr/bin:/bin"}}
+          umask: "000"
+        endpoint: {{kind: unix, path: app.sock}}
+        intended: {{mode: "0666"}}
+        accounts:
+          - {{name: alice, allowed: true}}
+        clients:
+          - {{account: alice, attempts: 3, interval: 2ms, until: accepting}}
+        expect: [allowed_never_denied]
+    """
+    found = write(tmp_path, "found", scenario.format(name="found", cmd="my-umask-server",
+                                                      bindir=bindir))
+    missing = write(tmp_path, "missing", scenario.format(name="missing", cmd="no-such-server",
+                                                          bindir=bindir))
+    run = run_pipefault(found, missing)
+    assert run.scenario("found")["verdict"] == "pass", run.scenario("found")
+    reason = run.scenario("missing")["reason"]
+    assert reason == (f"cannot execute no-such-server: not found in the server's PATH "
+                      f"({bindir}:/usr/bin:/bin)"), reason
+    assert_clean(run)

@@ -126,12 +126,50 @@ static void child(char *const argv[], const struct pf_server_identity *id, const
      * the parent starts only after exec: make none before execve (sup_sock
      * is close-on-exec, so exec itself closes it). */
     stage = 4;
-    execve(argv[0], argv, id->envp);
+    pf_server_exec(argv, id->envp);
 fail:;
     int e[2] = {errno, stage};
     if (write(status_fd, e, sizeof e) < 0)
         _exit(127);
     _exit(127);
+}
+
+const char *pf_server_path(char *const envp[])
+{
+    const char *path = PF_SERVER_PATH;
+    for (size_t i = 0; envp && envp[i]; i++)
+        if (!strncmp(envp[i], "PATH=", 5))
+            path = envp[i] + 5;
+    return path;
+}
+
+/* A command named without a slash ("node", "redis-server") is looked up in
+ * the PATH of the environment it will run with, not the harness's, as a
+ * shell would; an empty entry is the working directory. Not execvpe: it
+ * searches the caller's PATH. Returns only on failure, errno EACCES (or
+ * whatever stopped a file that was found) if one was found, else ENOENT. */
+void pf_server_exec(char *const argv[], char *const envp[])
+{
+    if (strchr(argv[0], '/')) {
+        execve(argv[0], argv, envp);
+        return;
+    }
+    int found = 0;
+    char file[PATH_MAX];
+    for (const char *p = pf_server_path(envp);;) {
+        const char *end = strchrnul(p, ':');
+        int n = (int)(end - p);
+        int len = snprintf(file, sizeof file, "%.*s%s%s", n, p, n ? "/" : "", argv[0]);
+        if (len > 0 && (size_t)len < sizeof file) {
+            execve(file, argv, envp);
+            if (errno != ENOENT && errno != ENOTDIR && !found)
+                found = errno;
+        }
+        if (!*end)
+            break;
+        p = end + 1;
+    }
+    errno = found ? found : ENOENT;
 }
 
 static void close_pair(int p[2])
@@ -201,7 +239,10 @@ int pf_server_spawn(struct pf_server_proc *sp, char *const argv[],
             snprintf(where, sizeof where, " %s", cwd);
         if (id->drop && (e[1] == 2 || e[1] == STAGE_DROP))
             snprintf(who, sizeof who, " as uid %ld gid %ld", (long)id->uid, (long)id->gid);
-        if (e[1] == 4)
+        if (e[1] == 4 && !strchr(argv[0], '/') && e[0] == ENOENT)
+            snprintf(err, errlen, "cannot execute %s: not found in the server's PATH (%s)",
+                     argv[0], pf_server_path(id->envp));
+        else if (e[1] == 4)
             snprintf(err, errlen, "cannot execute %s: %s", argv[0], strerror(e[0]));
         else
             snprintf(err, errlen, "server %s: could not %s%s%s: %s", argv[0],

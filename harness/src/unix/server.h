@@ -54,4 +54,13 @@ bool pf_server_reap(struct pf_server_proc *sp);
 void pf_server_stop(struct pf_server_proc *sp, int64_t grace_ns,
                     void (*pump)(void *ctx, int timeout_ms), void *ctx);
 
+/* The PATH a server gets unless server.env says otherwise. */
+#define PF_SERVER_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* execve of a server command: a name without a slash is looked up in the
+ * PATH of envp (pf_server_path). Returns only on failure, with errno set. */
+void pf_server_exec(char *const argv[], char *const envp[]);
+/* The PATH in envp, or the default servers get. */
+const char *pf_server_path(char *const envp[]);
+
 #endif

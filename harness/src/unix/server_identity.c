@@ -25,8 +25,6 @@
 
 #include "../util.h"
 
-#define SAFE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 /* A user by scenario or system name: uid, primary gid, home, real name. */
 static int find_user(const struct pf_run *run, const struct pf_accounts *acc, const char *name,
                      uid_t *uid, gid_t *gid, char *real, size_t reallen, char *home,
@@ -132,7 +130,7 @@ static void env_set(struct pf_server_who *w, const char *name, const char *value
 static int build_environment(struct pf_server_who *w, const struct pf_run *run,
                              const struct pf_plan *plan, char *err, size_t errlen)
 {
-    env_set(w, "PATH", SAFE_PATH);
+    env_set(w, "PATH", PF_SERVER_PATH);
     env_set(w, "HOME", w->home);
     env_set(w, "USER", w->user);
     env_set(w, "LOGNAME", w->user);

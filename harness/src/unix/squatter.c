@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "server.h"
 #include "../util.h"
 
 #define REPLY "squatted\n"
@@ -224,7 +225,7 @@ int pf_squatter_exec(struct pf_squatter *sq, const struct pf_attacker *a,
             _exit(126);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         umask(umask_);
-        execv(argv[0], argv);
+        pf_server_exec(argv, environ);
         _exit(127);
     }
     parent_setup(sq, a, pid);
