@@ -320,16 +320,14 @@ static bool write_fifo(int fd, const struct pf_client *spec)
  * kernel's permission check let it through, so the client tries the next
  * type at once and keeps the one that connected for its later attempts.
  * Returns the connected fd, or -1 with the errno of the last try in *err. */
-static int sock_type = SOCK_STREAM;
+static size_t sock_type_at;   /* index into sock_types: the one last connected */
 
 static int connect_typed(const struct sockaddr_un *sa, socklen_t len, int *err)
 {
-    static const int types[] = {SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM};
-    size_t ntypes = sizeof types / sizeof *types, at = 0;
-    while (types[at] != sock_type)
-        at++;
+    static const int sock_types[] = {SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM};
+    size_t ntypes = sizeof sock_types / sizeof *sock_types;
     for (size_t tries = 0; tries < ntypes; tries++) {
-        int fd = socket(AF_UNIX, sock_type | SOCK_CLOEXEC, 0);
+        int fd = socket(AF_UNIX, sock_types[sock_type_at] | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             *err = errno;
             return -1;
@@ -340,8 +338,7 @@ static int connect_typed(const struct sockaddr_un *sa, socklen_t len, int *err)
         close(fd);
         if (*err != EPROTOTYPE)
             return -1;
-        at = (at + 1) % ntypes;
-        sock_type = types[at];
+        sock_type_at = (sock_type_at + 1) % ntypes;
     }
     return -1;
 }
