@@ -75,7 +75,7 @@ def test_install_lays_out_binary_helpers_docs_and_man_pages(prefix, build):
               "share/doc/pipefault/README.md", "share/doc/pipefault/scenario-format.md",
               "share/doc/pipefault/install.md", "share/doc/pipefault/pytest.md",
               "share/pipefault/scenarios/posix/chmod-after-listen.yaml",
-              "share/pipefault/python/pipefault/pytest_plugin.py"]:
+              "lib/python3/dist-packages/pipefault/pytest_plugin.py"]:
         assert os.path.exists(os.path.join(prefix, f)), f
     assert os.access(os.path.join(prefix, "bin/pipefault"), os.X_OK)
     # The Win32 programs, when this build made them.
