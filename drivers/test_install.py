@@ -5,6 +5,8 @@ binary finds its fixtures relative to itself (also after the prefix is
 moved), the installed pytest plugin is loaded by its pytest11 entry point
 (no -p) with the CLI's verdicts, the package's Depends are satisfiable here
 and lintian finds no error in it."""
+import base64
+import hashlib
 import json
 import os
 import re
@@ -311,9 +313,19 @@ def test_installed_plugin_loads_by_entry_point(prefix, reference, pipefault, tmp
     with open(os.path.join(info, "METADATA")) as f:
         meta = f.read()
     assert "\nName: pipefault\n" in meta and f"\nVersion: {pep440(version)}\n" in meta
+    # RECORD names every installed file with its hash and size (pip reads
+    # it to uninstall or upgrade), RECORD itself without.
     with open(os.path.join(info, "RECORD")) as f:
-        record = {line.split(",")[0] for line in f}
-    assert {"pipefault/__init__.py", "pipefault/pytest_plugin.py"} <= record
+        record = [line.rstrip("\n").split(",") for line in f]
+    assert {"pipefault/__init__.py", "pipefault/pytest_plugin.py"} <= {r[0] for r in record}
+    for rel, digest, size in record:
+        if rel.endswith("/RECORD"):
+            assert (digest, size) == ("", "")
+            continue
+        with open(os.path.join(site, rel), "rb") as f:
+            data = f.read()
+        want = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        assert (digest, size) == (f"sha256={want}", str(len(data))), rel
     proc, cases = run_pytest_without_p(site, os.path.join(prefix, "bin/pipefault"),
                                        os.path.join(prefix, "share/pipefault/scenarios/posix"),
                                        tmp_path)
