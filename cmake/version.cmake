@@ -3,7 +3,9 @@
 # Run as a script (cmake -P) on every build, so a new commit or tag changes
 # the version without reconfiguring, and included by the packaging step
 # (cpack) for the .deb's version. Inputs: PF_SOURCE_DIR, PF_PROJECT_VERSION;
-# PF_OUT (optional): the C file to write, rewritten only when it changes.
+# PF_OUT (optional): the C file to write, rewritten only when it changes;
+# PF_OUT_TXT (optional): the version alone, for the Python distribution's
+# metadata (cmake/dist_info.py), likewise.
 #
 #   tag v1.2.0 on HEAD       -> 1.2.0
 #   3 commits after v1.2.0   -> 1.2.0-3-gabc1234     (git describe)
@@ -44,5 +46,15 @@ if(PF_OUT)
   endif()
   if(NOT old STREQUAL text)
     file(WRITE "${PF_OUT}" "${text}")
+  endif()
+endif()
+
+if(PF_OUT_TXT)
+  set(old "")
+  if(EXISTS "${PF_OUT_TXT}")
+    file(READ "${PF_OUT_TXT}" old)
+  endif()
+  if(NOT old STREQUAL "${PF_VERSION_STRING}\n")
+    file(WRITE "${PF_OUT_TXT}" "${PF_VERSION_STRING}\n")
   endif()
 endif()

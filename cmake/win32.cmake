@@ -27,8 +27,10 @@ ExternalProject_Add(pf_win32
   BUILD_ALWAYS ON
   USES_TERMINAL_BUILD ON)
 message(STATUS "pipefault: Win32 parts will be cross-built into ${PF_WIN32_OUT}")
+# The DLL is loaded, not executed: installed without the execute bits.
 install(DIRECTORY ${PF_WIN32_OUT}/ DESTINATION ${PF_HELPER_ROOT}/win32
-        USE_SOURCE_PERMISSIONS FILES_MATCHING PATTERN "*.exe" PATTERN "*.dll")
+        USE_SOURCE_PERMISSIONS FILES_MATCHING PATTERN "*.exe"
+        PATTERN "*.dll" PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 
 # A Go build of the field report's server (fixtures/win32/npipe_go), when Go is
 # installed: it resolves the pipe API with GetProcAddress as real Go programs

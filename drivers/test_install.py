@@ -2,12 +2,17 @@
 and the .deb unpacked into a scratch root each run the posix suite from
 another directory, with the same verdicts as the build tree; the installed
 binary finds its fixtures relative to itself (also after the prefix is
-moved), and the package's Depends are satisfiable here."""
+moved), the installed pytest plugin is loaded by its pytest11 entry point
+(no -p) with the CLI's verdicts, the package's Depends are satisfiable here
+and lintian finds no error in it."""
+import base64
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -71,11 +76,12 @@ def test_install_lays_out_binary_helpers_docs_and_man_pages(prefix, build):
               "libexec/pipefault/fixtures/posix/chmod_after_listen",
               "libexec/pipefault/fixtures/posix/chmod_after_listen_static",
               "libexec/pipefault/fixtures/posix/py_chmod_after_listen",
-              "share/man/man1/pipefault.1", "share/man/man5/pipefault-scenario.5",
+              "share/man/man1/pipefault.1.gz", "share/man/man5/pipefault-scenario.5.gz",
+              "share/doc/pipefault/copyright", "share/doc/pipefault/changelog.gz",
               "share/doc/pipefault/README.md", "share/doc/pipefault/scenario-format.md",
               "share/doc/pipefault/install.md", "share/doc/pipefault/pytest.md",
               "share/pipefault/scenarios/posix/chmod-after-listen.yaml",
-              "share/pipefault/python/pipefault/pytest_plugin.py"]:
+              "lib/python3/dist-packages/pipefault/pytest_plugin.py"]:
         assert os.path.exists(os.path.join(prefix, f)), f
     assert os.access(os.path.join(prefix, "bin/pipefault"), os.X_OK)
     # The Win32 programs, when this build made them.
@@ -208,7 +214,9 @@ def test_deb_unpacked_runs_the_posix_suite(deb, reference, tmp_path):
     subprocess.run(["dpkg-deb", "-x", deb, root], check=True)
     files = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True).stdout
     for f in ["./usr/bin/pipefault", "./usr/libexec/pipefault/fixtures/posix/umask_bind",
-              "./usr/share/man/man1/pipefault.1", "./usr/share/man/man5/pipefault-scenario.5"]:
+              "./usr/share/man/man1/pipefault.1.gz",
+              "./usr/share/man/man5/pipefault-scenario.5.gz",
+              "./usr/share/doc/pipefault/copyright"]:
         assert f in files
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
@@ -217,12 +225,128 @@ def test_deb_unpacked_runs_the_posix_suite(deb, reference, tmp_path):
                         str(tmp_path / "out"), str(cwd))
     assert (rc, verdicts(res)) == reference
     assert_fixtures_from(res, os.path.join(root, "usr"))
-    for page in ["usr/share/man/man1/pipefault.1", "usr/share/man/man5/pipefault-scenario.5"]:
+    for page in ["usr/share/man/man1/pipefault.1.gz",
+                 "usr/share/man/man5/pipefault-scenario.5.gz"]:
         proc = subprocess.run(["man", "--warnings=all", "-l", os.path.join(root, page)],
                               capture_output=True, text=True, timeout=60,
                               env=dict(os.environ, MANPAGER="cat", MANWIDTH="80"))
         assert proc.returncode == 0 and proc.stderr == "", proc.stderr
         assert "SEE ALSO" in proc.stdout
+
+
+def test_lintian_reports_no_error_on_the_deb(deb):
+    """Errors are fixed, not overridden in bulk: the overrides shipped
+    (cmake/debian/lintian-overrides) name single files with their reason."""
+    if not shutil.which("lintian"):
+        pytest.skip("lintian is not installed (tools/deps.sh installs it)")
+    proc = subprocess.run(["lintian", "--no-tag-display-limit", deb], capture_output=True,
+                          text=True, timeout=600)
+    tags = [line for line in proc.stdout.splitlines() if re.match(r"[EWIPXCO]: ", line)]
+    assert not [t for t in tags if t.startswith("E: ")], proc.stdout + proc.stderr
+    assert "no-copyright-file" not in proc.stdout and "no-changelog" not in proc.stdout
+
+
+def test_deb_copyright_is_machine_readable(deb, tmp_path):
+    root = tmp_path / "root"
+    subprocess.run(["dpkg-deb", "-x", deb, str(root)], check=True)
+    text = (root / "usr/share/doc/pipefault/copyright").read_text()
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    assert paragraphs[0].startswith(
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n")
+    assert "Upstream-Name: pipefault" in paragraphs[0]
+    files = [p for p in paragraphs if p.startswith("Files: ")]
+    assert files and all("\nCopyright: " in p and "\nLicense: " in p for p in files)
+    # The changelog names the package's own version.
+    log = subprocess.run(["zcat", str(root / "usr/share/doc/pipefault/changelog.gz")],
+                         capture_output=True, text=True, check=True).stdout
+    assert log.startswith(f"pipefault ({field(deb, 'Version')}) "), log
+
+
+# ---- the pytest plugin, loaded by its entry point --------------------------
+
+def run_pytest_without_p(site, binary, suite, tmp_path):
+    """/usr/bin/python3 -m pytest on the installed suite with only the
+    installed site directory on PYTHONPATH, from an empty directory, and no
+    -p: the plugin has to come from the pytest11 entry point."""
+    cwd = tmp_path / "work"
+    cwd.mkdir()
+    junit = tmp_path / "junit.xml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PYTEST"))}
+    env["PYTHONPATH"] = site
+    proc = subprocess.run(["/usr/bin/python3", "-m", "pytest", "-p", "no:cacheprovider",
+                           "--pipefault-bin", binary, "--pipefault-out", str(tmp_path / "stores"),
+                           "--pipefault-seed", "1", f"--junitxml={junit}", suite],
+                          capture_output=True, text=True, timeout=900, cwd=str(cwd), env=env)
+    assert junit.exists(), proc.stdout + proc.stderr
+    cases = {}
+    for tc in ET.parse(junit).getroot().iter("testcase"):
+        kinds = [c.tag for c in tc if c.tag in ("failure", "error", "skipped")]
+        cases[tc.get("name")] = kinds[0] if kinds else "passed"
+    return proc, cases
+
+
+def assert_plugin_gives_cli_verdicts(proc, cases, reference, version):
+    # pytest names plugins it loaded from entry points, with their version.
+    m = re.search(r"^plugins: (.*)$", proc.stdout, re.M)
+    assert m and f"pipefault-{version}" in m.group(1).split(", "), proc.stdout
+    _, ref = reference
+    assert set(cases) == set(ref), proc.stdout
+    for name, verdict in ref.items():
+        want = ("failure" if verdict in ("fail", "inconclusive", "error")
+                else "skipped" if verdict == "skipped" else "passed")
+        assert cases[name] == want, (name, verdict, cases[name])
+    assert proc.returncode == 1   # the suite's buggy servers fail
+
+
+def pep440(version):
+    public, _, local = version.partition("-")
+    return public + ("+" + local.replace("-", ".") if local else "")
+
+
+def test_installed_plugin_loads_by_entry_point(prefix, reference, pipefault, tmp_path):
+    site = os.path.join(prefix, "lib/python3/dist-packages")
+    version = subprocess.run([pipefault, "--version"], capture_output=True,
+                             text=True).stdout.split()[1]
+    info = os.path.join(site, f"pipefault-{pep440(version)}.dist-info")
+    with open(os.path.join(info, "entry_points.txt")) as f:
+        assert f.read() == "[pytest11]\npipefault = pipefault.pytest_plugin\n"
+    with open(os.path.join(info, "METADATA")) as f:
+        meta = f.read()
+    assert "\nName: pipefault\n" in meta and f"\nVersion: {pep440(version)}\n" in meta
+    # RECORD names every installed file with its hash and size (pip reads
+    # it to uninstall or upgrade), RECORD itself without.
+    with open(os.path.join(info, "RECORD")) as f:
+        record = [line.rstrip("\n").split(",") for line in f]
+    assert {"pipefault/__init__.py", "pipefault/pytest_plugin.py"} <= {r[0] for r in record}
+    for rel, digest, size in record:
+        if rel.endswith("/RECORD"):
+            assert (digest, size) == ("", "")
+            continue
+        with open(os.path.join(site, rel), "rb") as f:
+            data = f.read()
+        want = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        assert (digest, size) == (f"sha256={want}", str(len(data))), rel
+    proc, cases = run_pytest_without_p(site, os.path.join(prefix, "bin/pipefault"),
+                                       os.path.join(prefix, "share/pipefault/scenarios/posix"),
+                                       tmp_path)
+    assert_plugin_gives_cli_verdicts(proc, cases, reference, pep440(version))
+
+
+def test_deb_plugin_loads_by_entry_point(deb, reference, pipefault, tmp_path):
+    root = tmp_path / "root"
+    subprocess.run(["dpkg-deb", "-x", deb, str(root)], check=True)
+    # Installed, the package is in /usr/lib/python3/dist-packages, which
+    # Debian's python3 searches without PYTHONPATH.
+    path = subprocess.run(["/usr/bin/python3", "-c", "import sys; print(sys.path)"],
+                          capture_output=True, text=True, env={}).stdout
+    assert "'/usr/lib/python3/dist-packages'" in path, path
+    version = subprocess.run([pipefault, "--version"], capture_output=True,
+                             text=True).stdout.split()[1]
+    proc, cases = run_pytest_without_p(str(root / "usr/lib/python3/dist-packages"),
+                                       str(root / "usr/bin/pipefault"),
+                                       str(root / "usr/share/pipefault/scenarios/posix"),
+                                       tmp_path)
+    assert_plugin_gives_cli_verdicts(proc, cases, reference, pep440(version))
 
 
 def test_installed_runs_the_win32_seed_suite(prefix, build, pipefault, tmp_path):

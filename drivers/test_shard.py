@@ -5,13 +5,16 @@ whole run gives (same scenarios, same verdicts, same junit test count);
 --select and --list choose by name; merge refuses a scenario found in two
 stores; --jobs 2 gives the verdicts of a serial run with the same seed and
 leaves nothing behind; the cached Wine prefix is rebuilt when damaged and
-removed by `clean --cache`.
+removed by `clean --cache`, and two cold runs building it at once both
+succeed and leave one valid entry.
 """
+import fcntl
 import json
 import os
 import re
 import shutil
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -208,6 +211,60 @@ def test_damaged_cache_is_rebuilt_and_clean_removes_it(pipefault, tmp_path):
     p = pf(pipefault, "clean", "--cache", env=env)
     assert p.returncode == 0, p.stderr
     assert not [e for e in cache.iterdir() if e.name.startswith("wine-")]
+
+
+def blocked_on(path):
+    """How many flock requests wait on the file `path` (/proc/locks marks a
+    waiting request with "->" and names the file by device and inode)."""
+    ino = os.stat(path).st_ino
+    with open("/proc/locks") as f:
+        return sum(1 for line in f if " -> FLOCK " in line and line.split()[6].endswith(f":{ino}"))
+
+
+def test_two_cold_runs_build_the_cache_at_once(pipefault, tmp_path):
+    """Both runs find the cache empty at the same time: the test holds the
+    cache's lock (cache/.lock, as pipefault opens it) until both wait on it,
+    so neither can have seen an entry the other built. One builds, the other
+    waits and copies; both get a warm run's verdicts, and the cache ends
+    with the lock and one valid entry, no build directory left."""
+    wine_ready(pipefault)
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    env = dict(os.environ, PIPEFAULT_CACHE_DIR=str(cache))
+    lock = os.open(cache / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    procs = {}
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for tag in ("a", "b"):
+            procs[tag] = subprocess.Popen(
+                [pipefault, "run", "--seed", "1", "--out", str(tmp_path / tag), NPIPE],
+                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while blocked_on(cache / ".lock") < 2:
+            assert time.monotonic() < deadline, "the runs never waited on the cache's lock"
+            assert all(p.poll() is None for p in procs.values()), "a run ended before the cache"
+            time.sleep(0.05)
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        os.close(lock)
+    errs = {}
+    for tag, p in procs.items():
+        _, errs[tag] = p.communicate(timeout=900)
+        assert p.returncode in (0, 1), f"{tag}: exit {p.returncode}\n{errs[tag]}"
+    built = [t for t, e in errs.items() if "building the prefix cache" in e]
+    assert len(built) == 1, errs
+    assert "cache built first" in errs[built[0]]
+    (other,) = set(errs) - set(built)
+    assert "copied from the cache" in errs[other] and "stale" not in errs[other], errs[other]
+
+    warm = pf(pipefault, "run", "--seed", "1", "--out", str(tmp_path / "warm"), NPIPE, env=env)
+    assert warm.returncode in (0, 1), warm.stderr
+    assert "copied from the cache" in warm.stderr and "building" not in warm.stderr
+    assert re.search(r"started in [0-9.]+ s", warm.stderr), warm.stderr
+    assert verdicts(str(tmp_path / "a")) == verdicts(str(tmp_path / "warm"))
+    assert verdicts(str(tmp_path / "b")) == verdicts(str(tmp_path / "warm"))
+    left = sorted(e.name for e in cache.iterdir())
+    assert len(left) == 2 and left[0] == ".lock" and left[1].startswith("wine-"), left
 
 
 def test_unsafe_cache_directory_is_refused(pipefault, tmp_path):

@@ -25,6 +25,8 @@ packages=(
   # man pages (scdoc builds them, man-db renders them in the tests) and the
   # Debian package (cpack: dpkg-shlibdeps from dpkg-dev, file finds the ELFs)
   scdoc man-db dpkg-dev file
+  # the package checked against Debian policy (drivers/test_install.py)
+  lintian
 )
 # Services those packages would start and enable: pipefault starts its own
 # servers, and a system one left running would hold ports and sockets.

@@ -1,7 +1,8 @@
 """pytest plugin: pipefault scenario files as pytest test items.
 
-Load it with ``-p pipefault.pytest_plugin`` (``drivers/`` of a checkout, or
-``<prefix>/share/pipefault/python`` of an installation, on PYTHONPATH; see
+Installed (``<prefix>/lib/python3/dist-packages``), pytest loads it by its
+pytest11 entry point; from a checkout, load it with
+``-p pipefault.pytest_plugin`` and ``drivers/`` on PYTHONPATH (see
 docs/pytest.md). Every YAML file that pytest is pointed at and that is a
 scenario (it has the top-level keys ``name``, ``server`` and ``expect``)
 becomes one test item named after its scenario, so pytest's own selection
