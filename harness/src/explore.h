@@ -131,6 +131,7 @@ struct pf_explore_options {
     uint64_t seed;
     long budget;               /* trials per scenario, baseline included */
     int64_t time_ns;           /* per scenario; 0: no limit */
+    unsigned jobs;             /* trials run at a time (worker processes) */
     const char *command;
 };
 int pf_explore_run(char **paths, int npaths, const struct pf_explore_options *o);

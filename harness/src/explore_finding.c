@@ -237,11 +237,9 @@ static void add_text(json_object *fj, int store_fd, const char *rel)
 }
 
 bool pf_explore_finding(struct pf_explore_scn *s, const struct pf_variant *failing,
-                        long trial, json_object *res)
+                        long trial, const char *key)
 {
     struct pf_explore *x = s->x;
-    char key[512];
-    pf_explore_failed_key(res, key, sizeof key);
     json_object *fj = json_object_new_object();
     json_object_array_add(pf_json_get(s->entry, "findings"), fj);
     json_object_object_add(fj, "trial", json_object_new_int64(trial));
