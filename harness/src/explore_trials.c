@@ -76,6 +76,8 @@ struct trials {
     long upto;                 /* the pool's items are trials next0 .. upto */
     long first;                /* trial number of pool item 0 */
     bool finding;              /* the trial just taken is confirmed */
+    int64_t finding_at;        /* ... when it was taken: its confirmation, not
+                                * the end of the trials running beside it */
     bool stop;                 /* time limit, error or interruption */
 };
 
@@ -137,6 +139,7 @@ static void take(struct trials *tr, json_object *rec)
     snprintf(full, sizeof full, "%d of %d", PF_EXPLORE_CONFIRM, PF_EXPLORE_CONFIRM);
     if (key[0] && conf && !strcmp(conf, full)) {
         tr->finding = true;
+        tr->finding_at = pf_clock_ns();
     } else if (key[0] && conf) {
         fprintf(stderr, "  a lead, not a finding: it failed the same way in %s runs\n", conf);
         t->leads++;
@@ -273,7 +276,7 @@ void pf_explore_trials(struct pf_explore_scn *s, struct pf_explore_trials *t)
             continue;
         tr.finding = false;
         long n = tr.next - 1;
-        int64_t at = pf_clock_ns();
+        int64_t at = tr.finding_at;
         pf_explore_save(x);
         struct pf_variant v;
         pf_variant_copy(&v, t->base);
