@@ -92,11 +92,12 @@ static json_object *run_trial(struct pf_explore_scn *s, const struct pf_explore_
     v.faults = pf_xreallocarray(v.faults, c->n + 1, sizeof *v.faults);
     memcpy(v.faults, c->f, c->n * sizeof *c->f);
     v.nfaults = c->n;
-    char label[32], key[512];
+    char label[32];
     snprintf(label, sizeof label, "t%04ld", n);
     json_object *res = pf_explore_run_variant(s, &v, label, NULL);
     json_object *rec = NULL;
     if (res) {
+        char key[512];
         rec = pf_explore_trial_json(n, c, res);
         pf_explore_failed_key(res, key, sizeof key);
         if (key[0] && !pf_interrupted)
