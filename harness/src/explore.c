@@ -285,8 +285,12 @@ void pf_explore_first_finding(json_object *entry, long trial, int64_t ns)
 static void print_ops(const struct pf_op_seen *ops, size_t n)
 {
     fprintf(stderr, "  operations seen:");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         fprintf(stderr, " %s x%ld", pf_fault_op_name(ops[i].op), ops[i].count);
+        if (ops[i].by_main && ops[i].by_other)
+            fprintf(stderr, " (main thread %ld, others %ld)", ops[i].by_main,
+                    ops[i].by_other);
+    }
     fprintf(stderr, "%s\n", n ? "" : " none (nothing to perturb)");
 }
 

@@ -103,8 +103,8 @@ static bool test_delay(void *ctx, int64_t ns)
     struct pf_variant v;
     pf_variant_copy(&v, &p->base);
     struct pf_xfault *f = &v.faults[p->window_fault];
-    *f = (struct pf_xfault){.op = f->op, .when = f->when, .action = PF_ACT_DELAY,
-                            .delay_ns = ns};
+    *f = (struct pf_xfault){.op = f->op, .when = f->when, .thread = f->thread,
+                            .action = PF_ACT_DELAY, .delay_ns = ns};
     bool r = fails_same(p, &v);
     pf_variant_free(&v);
     return r;
