@@ -1,7 +1,7 @@
 #!/bin/sh
 # explore.sh - how fast `pipefault explore` finds each buggy fixture, side by
 # side with a baseline of uniform random delays at every operation.
-#   bench/explore.sh [BUILD_DIR] [--budget N] [--seed S] [SCENARIO...]
+#   bench/explore.sh [BUILD_DIR] [--budget N] [--seed S] [--jobs J] [SCENARIO...]
 # Default scenarios: the buggy ones of scenarios/explore/. For each:
 #   explore  - `pipefault explore --budget N`: trials (after the baseline) and
 #              seconds to the first confirmed finding (a trial that failed the
@@ -20,8 +20,10 @@ build=$root/build
 case ${1:-} in -*|"") ;; *) build=$1; shift ;; esac
 budget=30
 seed=1
+jobs=1
 while [ $# -gt 0 ]; do
     case $1 in
+    --jobs) jobs=$2; shift 2 ;;
     --budget) budget=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     *) break ;;
@@ -42,13 +44,12 @@ work=$(mktemp -d /tmp/pf-bench-explore.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
 py=/usr/bin/python3
 
-printf '%-30s %-22s %-22s %s\n' scenario "explore trials/s" "uniform runs/s" "ratio (uniform/explore)"
-for scn in "$@"; do
-    name=$(basename "$scn" .yaml)
-    # explore
-    "$pf" explore --budget "$budget" --seed "$seed" --out "$work/x-$name" "$scn" \
-        >/dev/null 2>"$work/x-$name.log" || true
-    ex=$($py - "$work/x-$name/explore.json" <<'EOF'
+jcol=
+[ "$jobs" -gt 1 ] && jcol="explore --jobs $jobs"
+printf '%-30s %-22s %-22s %-22s %s\n' scenario "explore trials/s" "$jcol" "uniform runs/s" \
+    "ratio (uniform/explore)"
+first_finding() {
+    $py - "$1" <<'EOF'
 import json, sys
 try:
     s = json.load(open(sys.argv[1]))["scenarios"][0]
@@ -59,7 +60,20 @@ if "first_finding_trial" in s:
 else:
     print("missed", "-")
 EOF
-)
+}
+for scn in "$@"; do
+    name=$(basename "$scn" .yaml)
+    # explore
+    "$pf" explore --budget "$budget" --seed "$seed" --out "$work/x-$name" "$scn" \
+        >/dev/null 2>"$work/x-$name.log" || true
+    ex=$(first_finding "$work/x-$name/explore.json")
+    jx=
+    if [ "$jobs" -gt 1 ]; then
+        "$pf" explore --budget "$budget" --seed "$seed" --jobs "$jobs" --out "$work/j-$name" \
+            "$scn" >/dev/null 2>"$work/j-$name.log" || true
+        jx=$(first_finding "$work/j-$name/explore.json")
+        jx="${jx% *} / ${jx#* }s"
+    fi
     # uniform random delays at every operation
     $py - "$scn" "$work/u-$name.yaml" <<'EOF'
 import re, sys
@@ -110,5 +124,5 @@ else:
     print("trials %.1fx, seconds %.1fx" % (ut / (et + 1), us / max(es, 0.1)))
 EOF
 )
-    printf '%-30s %-22s %-22s %s\n' "$name" "$et / ${es}s" "$found / ${secs}s" "$ratio"
+    printf '%-30s %-22s %-22s %-22s %s\n' "$name" "$et / ${es}s" "$jx" "$found / ${secs}s" "$ratio"
 done

@@ -6,8 +6,10 @@ and leaves a partial record (and nothing else) when interrupted.
 Kept short on purpose: one buggy and one correct fixture with small budgets;
 the whole scenarios/explore suite is measured by bench/explore.sh.
 """
+import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -121,7 +123,8 @@ def test_ctrl_c_leaves_a_partial_record_and_nothing_else(pipefault, tmp_path):
 
 def test_bad_input(pipefault, tmp_path):
     path = os.path.join(EXPLORE, "umask-bind.yaml")
-    for args, words in ((["--jobs", "2", path], "--jobs is not supported"),
+    for args, words in ((["--jobs", "0", path], "--jobs takes"),
+                        (["--jobs", "65", path], "--jobs takes"),
                         (["--budget", "x", path], "--budget takes"),
                         ([str(tmp_path / "missing.yaml")], "missing.yaml"),
                         ([], "no scenario")):
@@ -129,3 +132,57 @@ def test_bad_input(pipefault, tmp_path):
                            capture_output=True, text=True, cwd=ROOT)
         assert p.returncode == 2, (args, p.stderr)
         assert words in p.stderr
+
+
+def run_ids(out):
+    """The run ids of every run in an explore store (--jobs workers have
+    their own): the prefix of the account names in the traces."""
+    ids = set()
+    for trace in glob.glob(os.path.join(out, "trials", "*", "*", "*", "trace.jsonl")):
+        ids.update(re.findall(r'"pf([0-9a-f]{6})_', open(trace).read()))
+    return ids
+
+
+def record(scn):
+    return [(t["n"], t["strategy"], t["faults"], t["verdict"], t["failed"], t["dir"])
+            for t in scn["trials"]]
+
+
+def test_jobs_gives_the_serial_record(pipefault, tmp_path):
+    path = os.path.join(EXPLORE, "umask-bind.yaml")
+    _, serial = explore(pipefault, tmp_path / "j1", path, budget=6, seed=4)
+    proc, doc = explore(pipefault, tmp_path / "j2", path, budget=6, seed=4,
+                        extra=("--jobs", "2"))
+    assert proc.returncode == 0, proc.stderr
+    scn = doc["scenarios"][0]
+    assert scn["status"] == "none"
+    # Same trials, in candidate order, whichever worker ended first.
+    assert record(scn) == record(serial["scenarios"][0])
+    assert [t["n"] for t in scn["trials"]] == list(range(1, 7))
+    lines = [l for l in proc.stderr.splitlines() if "[trial " in l]
+    assert [l.split("]")[0] for l in lines] == ["  [trial %d of 6" % n for n in range(1, 7)]
+    assert scn["strategy"]["systematic_tried"] == 6
+    ids = run_ids(tmp_path / "j2")
+    assert len(ids) >= 2   # the baseline's and at least one worker's
+    for rid in ids | {doc["run"]["id"]}:
+        assert leftovers(rid) == []
+
+
+def test_jobs_finding_is_the_first_by_trial_number(pipefault, tmp_path):
+    out = tmp_path / "x"
+    proc, doc = explore(pipefault, out, os.path.join(EXPLORE, "chmod-after-listen.yaml"),
+                        extra=("--jobs", "2"))
+    assert proc.returncode == 1, proc.stderr
+    scn = doc["scenarios"][0]
+    assert scn["status"] == "found", proc.stderr
+    first = scn["first_finding_trial"]
+    # Recorded up to the finding, without a gap; the trials that ran beside
+    # it are not in the record, nor in the store.
+    assert [t["n"] for t in scn["trials"]] == list(range(1, first + 1))
+    kept = {t["dir"].rsplit("/", 1)[1] for t in scn["trials"]}
+    on_disk = {d for d in os.listdir(out / "trials" / scn["name"]) if re.fullmatch(r"t\d{4}", d)}
+    assert on_disk == kept
+    finding = [f for f in scn["findings"] if f["status"] == "confirmed"][0]
+    assert finding["replays"] == {"runs": 10, "failed_same": 10}
+    for rid in run_ids(out) | {doc["run"]["id"]}:
+        assert leftovers(rid) == []

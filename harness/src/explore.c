@@ -116,8 +116,13 @@ json_object *pf_explore_run_file(struct pf_explore_scn *s, const char *path, con
     snprintf(shown, sizeof shown, "%s/trials/%s/%s", x->outdir, s->sc->name, label);
     env.outdir = shown;
     env.store_fd = dfd;
-    /* Every run its own seed, each recorded with its result. */
-    env.seed = x->o->seed + (uint64_t)++x->runs;
+    /* Every run its own seed, each recorded with its result: from its
+     * scenario and label, so that a trial gets the same one whichever
+     * worker runs it, and whenever (--jobs). */
+    uint64_t h = 14695981039346656037ULL;
+    for (const char *p = shown + strlen(x->outdir); *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    env.seed = x->o->seed + h;
     int herr = 0;
     json_object *res = pf_run_scenario(sc, &env, &herr);
     if (herr) {
@@ -270,61 +275,22 @@ static void state_bound(json_object *entry, const struct bound *b, bool found)
         fprintf(stderr, "  nothing found: %s\n", text);
 }
 
-static json_object *trial_json(long n, const struct pf_candidate *c, json_object *res)
-{
-    json_object *t = json_object_new_object();
-    json_object_object_add(t, "n", json_object_new_int64(n));
-    add_str(t, "strategy", c ? c->strategy : "baseline");
-    json_object *fs = json_object_new_array();
-    for (size_t i = 0; c && i < c->n; i++)
-        json_object_array_add(fs, pf_xfault_json(&c->f[i]));
-    json_object_object_add(t, "faults", fs);
-    add_str(t, "verdict", pf_json_str(res, "verdict"));
-    add_str(t, "reason", pf_json_str(res, "reason"));
-    char key[512];
-    pf_explore_failed_key(res, key, sizeof key);
-    add_str(t, "failed", key);
-    add_str(t, "dir", pf_json_str(res, "dir"));
-    json_object_object_add(t, "duration_ms",
-                           json_object_new_int64(pf_json_int(res, "duration_ms", 0)));
-    return t;
-}
-
-static void first_finding(json_object *entry, long trial, int64_t ns)
+void pf_explore_first_finding(json_object *entry, long trial, int64_t ns)
 {
     json_object_object_add(entry, "first_finding_trial", json_object_new_int64(trial));
     json_object_object_add(entry, "first_finding_seconds", json_object_new_double(
         (double)ns / 1e9));
 }
 
-/* A failing run is a lead until it fails the same way
- * PF_EXPLORE_CONFIRM times in a row; the count goes into the trial. */
-static bool confirm(struct pf_explore_scn *s, const struct pf_variant *v, const char *key,
-                    const char *label, json_object *t)
-{
-    int same = 1, runs = 1;
-    for (; runs < PF_EXPLORE_CONFIRM && same == runs && !pf_interrupted; runs++) {
-        char l2[48], k2[512];
-        snprintf(l2, sizeof l2, "%s-again%d", label, runs);
-        json_object *r = pf_explore_run_variant(s, v, l2, NULL);
-        pf_explore_failed_key(r, k2, sizeof k2);
-        same += r && !strcmp(k2, key);
-        json_object_put(r);
-    }
-    char text[64];
-    snprintf(text, sizeof text, "%d of %d", same, runs);
-    json_object_object_add(t, "confirmed", json_object_new_string(text));
-    bool ok = same == PF_EXPLORE_CONFIRM;
-    if (!ok && !pf_interrupted)
-        fprintf(stderr, "  a lead, not a finding: it failed the same way in %s runs\n", text);
-    return ok;
-}
-
 static void print_ops(const struct pf_op_seen *ops, size_t n)
 {
     fprintf(stderr, "  operations seen:");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         fprintf(stderr, " %s x%ld", pf_fault_op_name(ops[i].op), ops[i].count);
+        if (ops[i].by_main && ops[i].by_other)
+            fprintf(stderr, " (main thread %ld, others %ld)", ops[i].by_main,
+                    ops[i].by_other);
+    }
     fprintf(stderr, "%s\n", n ? "" : " none (nothing to perturb)");
 }
 
@@ -348,7 +314,7 @@ static const char *explore_one(struct pf_explore *x, const struct pf_scenario *s
     json_object *trials = json_object_new_array(), *findings = json_object_new_array();
     json_object_object_add(entry, "trials", trials);
     json_object_object_add(entry, "findings", findings);
-    int64_t t0 = pf_clock_ns();
+    s.t0 = pf_clock_ns();
 
     /* The baseline: as written, plus rules that only make accept and
      * close visible. */
@@ -374,7 +340,7 @@ static const char *explore_one(struct pf_explore *x, const struct pf_scenario *s
         goto out;
     }
     const char *verdict = pf_json_str(res, "verdict");
-    json_object *bl = trial_json(0, NULL, res);
+    json_object *bl = pf_explore_trial_json(0, NULL, res);
     json_object_object_add(entry, "baseline", bl);
     nops = pf_explore_ops_seen(trace, ops);
     json_object *opsj = json_object_new_object();
@@ -400,13 +366,17 @@ static const char *explore_one(struct pf_explore *x, const struct pf_scenario *s
     /* A baseline that fails every time is a finding without faults; one
      * that fails now and then is the intermittent bug itself, and the
      * trials look for the perturbation that makes it fail every time. */
-    if (key[0] && confirm(&s, &base, key, "baseline", bl)) {
+    bool again = key[0] && pf_explore_confirm(&s, &base, key, "baseline", bl);
+    if (key[0] && !again && !pf_interrupted)
+        fprintf(stderr, "  a lead, not a finding: it failed the same way in %s runs\n",
+                pf_json_str(bl, "confirmed"));
+    if (again) {
         fprintf(stderr, "  the scenario fails as written (%s): a finding without faults\n",
                 key);
         int64_t at = pf_clock_ns();
         pf_explore_save(x);
-        if (pf_explore_finding(&s, &base, 0, res)) {
-            first_finding(entry, 0, at - t0);
+        if (pf_explore_finding(&s, &base, 0, key)) {
+            pf_explore_first_finding(entry, 0, at - s.t0);
             status = "found";
             goto out;
         }
@@ -423,70 +393,25 @@ static const char *explore_one(struct pf_explore *x, const struct pf_scenario *s
     uint64_t rng = o->seed ^ 0x9e3779b97f4a7c15ULL;
     for (size_t i = 0; sc->name[i]; i++)
         rng = (rng ^ (unsigned char)sc->name[i]) * 1099511628211ULL;
-    long found_at = -1;
-    for (long n = 1; n <= o->budget && nops > 0; n++) {
-        if (pf_interrupted || x->harness_error) {
-            status = pf_interrupted ? "interrupted" : "error";
-            break;
-        }
-        if (o->time_ns > 0 && pf_clock_ns() - t0 > o->time_ns) {
-            fprintf(stderr, "  time limit reached after %ld trials\n", n - 1);
-            break;
-        }
-        struct pf_candidate c;
-        if ((size_t)n <= ncands) {
-            c = cands[n - 1];
-            b.tried_systematic++;
-        } else {
-            pf_explore_random(ops, nops, accounts, nacc, &rng, &c);
-            b.random++;
-        }
-        struct pf_variant v;
-        pf_variant_copy(&v, &base);
-        v.faults = pf_xreallocarray(v.faults, c.n + 1, sizeof *v.faults);
-        memcpy(v.faults, c.f, c.n * sizeof *c.f);
-        v.nfaults = c.n;
-        char label[32];
-        snprintf(label, sizeof label, "t%04ld", n);
-        json_object_put(res);
-        res = pf_explore_run_variant(&s, &v, label, NULL);
-        if (!res) {
-            pf_variant_free(&v);
-            status = "error";
-            break;
-        }
-        json_object *t = trial_json(n, &c, res);
-        json_object_array_add(trials, t);
-        pf_explore_failed_key(res, key, sizeof key);
-        char what[400] = "";
-        for (size_t i = 0; i < c.n; i++) {
-            size_t len = strlen(what);
-            pf_xfault_describe(&c.f[i], what + len, sizeof what - len);
-            len = strlen(what);
-            if (i + 1 < c.n)
-                snprintf(what + len, sizeof what - len, ", ");
-        }
-        fprintf(stderr, "  [trial %ld of %ld] %-8s %-40s -> %s%s%s%s  findings so far: %d\n",
-                n, o->budget, c.strategy, what, pf_json_str(res, "verdict"),
-                key[0] ? " (" : "", key, key[0] ? ")" : "", x->findings);
-        pf_explore_save(x);
-        if (key[0] && !pf_interrupted && !confirm(&s, &v, key, label, t)) {
-            leads++;
-            pf_explore_save(x);
-        } else if (key[0] && !pf_interrupted) {
-            int64_t at = pf_clock_ns();
-            pf_explore_save(x);
-            if (pf_explore_finding(&s, &v, n, res)) {
-                found_at = n;
-                first_finding(entry, n, at - t0);
-                status = "found";
-                pf_variant_free(&v);
-                break;
-            }
-            leads++;   /* it did not reproduce: keep looking */
-        }
-        pf_variant_free(&v);
+    /* Every trial's candidate up front, the random ones drawn in order:
+     * trial n is the same whichever worker runs it. */
+    long ntrials = nops > 0 ? o->budget : 0;
+    struct pf_candidate *all = pf_xcalloc((size_t)ntrials + 1, sizeof *all);
+    for (long n = 1; n <= ntrials; n++) {
+        if ((size_t)n <= ncands)
+            all[n - 1] = cands[n - 1];
+        else
+            pf_explore_random(ops, nops, accounts, nacc, &rng, &all[n - 1]);
     }
+    struct pf_explore_trials tt = {.base = &base, .cands = all, .nsystematic = ncands,
+                                   .budget = ntrials, .found_at = -1, .status = status};
+    pf_explore_trials(&s, &tt);
+    free(all);
+    status = tt.status;
+    leads += tt.leads;
+    long found_at = tt.found_at;
+    b.tried_systematic = tt.tried_systematic;
+    b.random = tt.random;
     if (found_at < 0 && !strcmp(status, "none") && pf_interrupted)
         status = "interrupted";
     if (found_at < 0 && !strcmp(status, "none") && leads) {
@@ -501,7 +426,7 @@ out:
         status = "interrupted";
     json_object_object_add(entry, "status", json_object_new_string(status));
     json_object_object_add(entry, "seconds",
-                           json_object_new_double((double)(pf_clock_ns() - t0) / 1e9));
+                           json_object_new_double((double)(pf_clock_ns() - s.t0) / 1e9));
     json_object_put(res);
     json_object_put(trace);
     free(cands);

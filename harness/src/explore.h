@@ -30,12 +30,17 @@ struct pf_xfault {
     int64_t timeout_ns;        /* hold */
     bool observe;              /* probability 0: never fires, only makes the
                                 * supervisor intercept the operation */
+    enum pf_fault_who thread;  /* any (0), or main / other: `when` then counts
+                                * only that thread class's calls */
 };
 
 /* An operation the baseline saw, with how many times it happened. */
 struct pf_op_seen {
     enum pf_fault_op op;
     long count;
+    /* Of those, made by a process's initial thread (tid == pid) and by
+     * other threads; both 0 when the trace cannot tell (Win32 agent). */
+    long by_main, by_other;
 };
 
 /* Strategy constants, stated in the output (docs/explore.md). */
@@ -62,7 +67,10 @@ size_t pf_explore_ops_seen(json_object *trace, struct pf_op_seen *out);
  * several instances, then for every operation seen (`secure` first, the
  * others in the order seen) and each of its first
  * PF_EXPLORE_MAX_OCC occurrences a hold until each account's attempt and
- * admitted, then the delay ladder. Holds that can only time out (the first
+ * admitted, then the delay ladder; last, thread interleavings: for an
+ * operation both the initial thread and other threads made, the same holds
+ * and delays on the first occurrences of each thread class alone
+ * (`thread: main` / `thread: other`). Holds that can only time out (the first
  * create or rename, before any client can run) are left out. `accounts`
  * are the accounts that have clients. A new array; *n its length. */
 struct pf_candidate *pf_explore_systematic(const struct pf_op_seen *ops, size_t nops,
@@ -131,6 +139,7 @@ struct pf_explore_options {
     uint64_t seed;
     long budget;               /* trials per scenario, baseline included */
     int64_t time_ns;           /* per scenario; 0: no limit */
+    unsigned jobs;             /* trials run at a time (worker processes) */
     const char *command;
 };
 int pf_explore_run(char **paths, int npaths, const struct pf_explore_options *o);

@@ -64,6 +64,15 @@ size_t pf_explore_ops_seen(json_object *trace, struct pf_op_seen *out)
         if (k == n)
             out[n++] = (struct pf_op_seen){.op = op, .count = 0};
         out[k].count++;
+        /* The supervisor's pid is the thread group: its initial thread has
+         * tid == pid. (The agent's pid and tid are Windows ids, which do
+         * not say which thread is the initial one.) */
+        if (!strcmp(src, PF_SRC_SUPERVISOR) && pf_json_get(e, "pid") && pf_json_get(e, "tid")) {
+            if (pf_json_int(e, "pid", -1) == pf_json_int(e, "tid", -2))
+                out[k].by_main++;
+            else
+                out[k].by_other++;
+        }
     }
     return n;
 }
@@ -156,6 +165,31 @@ struct pf_candidate *pf_explore_systematic(const struct pf_op_seen *seen, size_t
         for (long w = 1; w <= occurrences(&ops[i]); w++)
             for (size_t d = 0; d < PF_EXPLORE_LADDER_N; d++)
                 push(&list, n, &cap, "delay", delay(ops[i].op, w, pf_explore_ladder_ns[d]));
+    /* Thread interleavings: an operation several threads make (a Go
+     * server's accept loop and its handlers) is perturbed on one thread
+     * class's calls only, so that the other threads run ahead of it. */
+    for (size_t i = 0; i < nops; i++) {
+        if (!ops[i].by_main || !ops[i].by_other)
+            continue;
+        static const enum pf_fault_who who[] = {PF_WHO_MAIN, PF_WHO_OTHER};
+        for (size_t t = 0; t < 2; t++) {
+            long count = who[t] == PF_WHO_MAIN ? ops[i].by_main : ops[i].by_other;
+            long occ = count < PF_EXPLORE_MAX_OCC ? count : PF_EXPLORE_MAX_OCC;
+            for (long w = 1; w <= occ; w++) {
+                for (size_t a = 0; a < naccounts; a++)
+                    for (size_t e = 0; e < NHOLD_EVENTS && hold_can_end(ops[i].op, w); e++) {
+                        push(&list, n, &cap, "thread", hold(ops[i].op, w, accounts[a],
+                                                            hold_events[e]));
+                        list[*n - 1].f[0].thread = who[t];
+                    }
+                for (size_t d = 0; d < PF_EXPLORE_LADDER_N; d++) {
+                    push(&list, n, &cap, "thread", delay(ops[i].op, w,
+                                                         pf_explore_ladder_ns[d]));
+                    list[*n - 1].f[0].thread = who[t];
+                }
+            }
+        }
+    }
     return list;
 }
 
@@ -207,11 +241,13 @@ void pf_explore_random(const struct pf_op_seen *ops, size_t nops,
 
 void pf_xfault_describe(const struct pf_xfault *f, char *out, size_t n)
 {
+    const char *on = f->thread == PF_WHO_MAIN ? " (main thread)" :
+                     f->thread == PF_WHO_OTHER ? " (other threads)" : "";
     if (f->action == PF_ACT_HOLD)
-        snprintf(out, n, "hold %s #%ld until %s:%s", pf_fault_op_name(f->op), f->when,
+        snprintf(out, n, "hold %s #%ld%s until %s:%s", pf_fault_op_name(f->op), f->when, on,
                  f->account, f->event);
     else
-        snprintf(out, n, "delay %s #%ld by %lldms", pf_fault_op_name(f->op), f->when,
+        snprintf(out, n, "delay %s #%ld%s by %lldms", pf_fault_op_name(f->op), f->when, on,
                  (long long)(f->delay_ns / 1000000));
 }
 
@@ -220,6 +256,9 @@ json_object *pf_xfault_json(const struct pf_xfault *f)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "at", json_object_new_string(pf_fault_op_name(f->op)));
     json_object_object_add(o, "when", json_object_new_int64(f->when));
+    if (f->thread != PF_WHO_ANY)
+        json_object_object_add(o, "thread", json_object_new_string(
+            f->thread == PF_WHO_MAIN ? "main" : "other"));
     json_object_object_add(o, "action",
                            json_object_new_string(pf_fault_action_name(f->action)));
     if (f->action == PF_ACT_HOLD) {

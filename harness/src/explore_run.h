@@ -5,6 +5,7 @@
 #ifndef PF_EXPLORE_RUN_H
 #define PF_EXPLORE_RUN_H
 
+#include <stdint.h>
 #include <json-c/json.h>
 #include "explore.h"
 #include "run.h"
@@ -14,7 +15,6 @@ struct pf_explore {
     struct pf_run_env env;     /* the run's; each trial gets its own copy */
     char outdir[4096];
     json_object *doc;          /* explore.json */
-    long runs;                 /* every run made, for distinct seeds */
     int findings;              /* confirmed, all scenarios so far */
     int harness_error;
 };
@@ -25,7 +25,36 @@ struct pf_explore_scn {
     const struct pf_scenario *sc;
     int dir_fd;                /* <store>/trials/<name> */
     json_object *entry;        /* its object in explore.json */
+    int64_t t0;                /* when its exploration began */
 };
+
+/* The trials of one scenario (explore_trials.c): trial n (1-based) is
+ * cands[n - 1], the first nsystematic of them systematic. */
+struct pf_explore_trials {
+    const struct pf_variant *base;
+    const struct pf_candidate *cands;
+    size_t nsystematic;
+    long budget;
+    /* what they came to */
+    size_t tried_systematic;
+    long random;
+    int leads;
+    long found_at;             /* -1: none */
+    const char *status;        /* "none", "found", "error", "interrupted" */
+};
+/* Runs them, `--jobs` at a time, recording them in order, until the first
+ * confirmed finding that reproduces (explore_finding.c), the budget or the
+ * time limit. */
+void pf_explore_trials(struct pf_explore_scn *s, struct pf_explore_trials *t);
+/* A trial's record in explore.json (c NULL: the baseline). */
+json_object *pf_explore_trial_json(long n, const struct pf_candidate *c, json_object *res);
+/* A failing run is a lead until it fails the same way (key)
+ * PF_EXPLORE_CONFIRM times in a row: runs <label>-againK and puts
+ * "k of m" into the record t as `confirmed`. */
+bool pf_explore_confirm(struct pf_explore_scn *s, const struct pf_variant *v, const char *key,
+                        const char *label, json_object *t);
+/* first_finding_trial and _seconds into the scenario's entry. */
+void pf_explore_first_finding(json_object *entry, long trial, int64_t ns);
 
 /* Runs the scenario file `path` with its store folder <trials>/<label>:
  * the result object of `pipefault run` (verdict, expectations, ...), or
@@ -48,7 +77,7 @@ void pf_explore_save(struct pf_explore *x);
 /* Shrinks, measures and replays a finding: appends its object to the
  * scenario's findings[]. Returns true when it reproduced in every replay. */
 bool pf_explore_finding(struct pf_explore_scn *s, const struct pf_variant *failing,
-                        long trial, json_object *res);
+                        long trial, const char *key);
 
 #define PF_EXPLORE_REPLAYS 10
 /* Runs a failing trial, and every step of shrinking and of the window

@@ -178,6 +178,9 @@ static int add_fault(yaml_document_t *d, const struct pf_xfault *f)
     bool ok = m && add_pair(d, m, "at", add_str(d, pf_fault_op_name(f->op),
                                                 YAML_PLAIN_SCALAR_STYLE)) &&
               add_pair(d, m, "when", add_str(d, when, YAML_DOUBLE_QUOTED_SCALAR_STYLE)) &&
+              (f->thread == PF_WHO_ANY ||
+               add_pair(d, m, "thread", add_str(d, f->thread == PF_WHO_MAIN ? "main" : "other",
+                                                YAML_PLAIN_SCALAR_STYLE))) &&
               add_pair(d, m, "action", add_str(d, pf_fault_action_name(f->action),
                                                YAML_PLAIN_SCALAR_STYLE));
     if (ok && f->action == PF_ACT_HOLD) {

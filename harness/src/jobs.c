@@ -1,19 +1,21 @@
-/* jobs.c - scenarios run concurrently, one worker process per job.
+/* jobs.c - work run concurrently, one worker process per job.
  *
  * A scenario already has its own accounts, work directory, store folder,
- * cgroup and endpoint; what scenarios of one process share is the run id
+ * cgroup and endpoint; what runs of one process share is the run id
  * (the prefix of account names and of the run's marker) and each backend's
  * process-wide state (the seccomp supervisor's bookkeeping, the Wine session
- * with its wineserver). So each worker is a process of its own with a run id
+ * with its wineserver, in which two runs of one scenario would meet on the
+ * same pipe name). So each worker is a process of its own with a run id
  * of its own: its accounts (pf<worker-id>_alice) cannot collide with another
  * worker's, its marker names its own pid (a killed worker is swept like a
- * killed run), and it starts its own Wine session from the cached prefix.
- * Workers get a scenario number on a pipe and answer with one line: a flag
- * for "the harness cannot go on" and the scenario's results entry as JSON.
- * Only the parent prints console lines and writes the store's top-level
- * files, so neither interleaves. Ctrl-C reaches every worker (same process
- * group); each winds its scenario down as in a serial run, and the parent
- * sends no more work.
+ * killed run), and it starts its own Wine session from the cached prefix,
+ * which it keeps for all the items it runs.
+ * Workers get an item number on a pipe and answer with one line: a flag
+ * for "the harness cannot go on" and the item's result as JSON. Only the
+ * parent prints console lines and writes the store's top-level files, so
+ * neither interleaves. Ctrl-C reaches every worker (same process group);
+ * each winds its item down as in a serial run, and the parent sends no more
+ * work. `run --jobs` gives scenarios, `explore --jobs` trials.
  */
 #include "jobs.h"
 
@@ -34,7 +36,7 @@ struct worker {
     pid_t pid;
     int cmd;          /* parent -> worker: "<index>\n" */
     FILE *res;        /* worker -> parent: "<harness_error> <json>\n" */
-    long busy;        /* the scenario it runs, or -1 */
+    long busy;        /* the item it runs, or -1 */
 };
 
 static bool used(const struct pf_scenario_list *l, const struct pf_backend *be)
@@ -45,10 +47,10 @@ static bool used(const struct pf_scenario_list *l, const struct pf_backend *be)
     return false;
 }
 
-/* The worker process: its own run id and backend set-up, then scenarios
+/* The worker process: its own run id and backend set-up, then items
  * until the parent closes the command pipe. Never returns. */
 static void worker_main(const struct pf_scenario_list *l, const struct pf_run_env *parent,
-                        int cmd, int res)
+                        size_t n, const struct pf_pool_ops *ops, void *ctx, int cmd, int res)
 {
     struct pf_run_env env = *parent;
     unsigned char r[3];
@@ -72,20 +74,13 @@ static void worker_main(const struct pf_scenario_list *l, const struct pf_run_en
     while (in && out && getline(&line, &cap, in) > 0) {
         char *end;
         unsigned long i = strtoul(line, &end, 10);
-        if (end == line || i >= l->n)
+        if (end == line || i >= n)
             break;
-        json_object *r_ = NULL;
         int he = harness_error;
-        if (!harness_error) {
-            r_ = pf_run_scenario(l->items[i], &env, &he);
-        } else {
-            /* The platform could not be set up: say so in the entry. */
-            r_ = json_object_new_object();
-            json_object_object_add(r_, "name", json_object_new_string(l->items[i]->name));
-            json_object_object_add(r_, "verdict", json_object_new_string("error"));
-            json_object_object_add(r_, "reason", json_object_new_string(err));
-        }
-        /* Plain JSON has no raw newline: the entry is one line. */
+        /* The platform could not be set up: say so in the result. */
+        json_object *r_ = harness_error ? ops->broken(ctx, i, err)
+                                        : ops->work(ctx, i, &env, &he);
+        /* Plain JSON has no raw newline: the result is one line. */
         fprintf(out, "%d %s\n", he, json_object_to_json_string_ext(r_, JSON_C_TO_STRING_PLAIN));
         fflush(out);
         json_object_put(r_);
@@ -103,8 +98,15 @@ static void worker_main(const struct pf_scenario_list *l, const struct pf_run_en
     exit(0);
 }
 
-static int start_worker(struct worker *w, const struct pf_scenario_list *l,
-                        const struct pf_run_env *env, struct worker *all, size_t nall)
+struct pool {
+    const struct pf_scenario_list *l;
+    const struct pf_run_env *env;
+    size_t n;
+    const struct pf_pool_ops *ops;
+    void *ctx;
+};
+
+static int start_worker(struct worker *w, const struct pool *p, struct worker *all, size_t nall)
 {
     int c[2], r[2];
     if (pipe2(c, O_CLOEXEC) < 0)
@@ -131,7 +133,7 @@ static int start_worker(struct worker *w, const struct pf_scenario_list *l,
         }
         close(c[1]);
         close(r[0]);
-        worker_main(l, env, c[0], r[1]);
+        worker_main(p->l, p->env, p->n, p->ops, p->ctx, c[0], r[1]);
     }
     close(c[0]);
     close(r[1]);
@@ -152,40 +154,26 @@ static bool give(struct worker *w, size_t index)
     return true;
 }
 
-/* The entry of a scenario whose worker died under it. */
-static json_object *lost(const struct pf_scenario *sc, int status)
+int pf_pool_run(const struct pf_scenario_list *l, const struct pf_run_env *env, unsigned jobs,
+                size_t n, const struct pf_pool_ops *ops, void *ctx)
 {
-    char why[160];
-    snprintf(why, sizeof why, "the worker process running it ended (%s %d) without a result",
-             WIFSIGNALED(status) ? "signal" : "exit status",
-             WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-    json_object *r = json_object_new_object();
-    json_object_object_add(r, "name", json_object_new_string(sc->name));
-    json_object_object_add(r, "file", json_object_new_string(sc->file));
-    json_object_object_add(r, "verdict", json_object_new_string("error"));
-    json_object_object_add(r, "reason", json_object_new_string(why));
-    return r;
-}
-
-int pf_jobs_run(const struct pf_scenario_list *l, const struct pf_run_env *env, unsigned jobs,
-                json_object *scenarios, pf_progress_fn *progress)
-{
-    size_t nw = jobs < l->n ? jobs : l->n;
+    struct pool p = {.l = l, .env = env, .n = n, .ops = ops, .ctx = ctx};
+    size_t nw = jobs < n ? jobs : n;
+    if (nw == 0)
+        return 0;
     struct worker *w = pf_xcalloc(nw, sizeof *w);
     for (size_t k = 0; k < nw; k++)
         w[k].cmd = -1;
     int harness_error = 0;
-    size_t next = 0, finished = 0, started = 0;
+    bool more = true;
+    size_t next = 0, started = 0;
     for (; started < nw; started++)
-        if (start_worker(&w[started], l, env, w, started) < 0) {
+        if (start_worker(&w[started], &p, w, started) < 0) {
             fprintf(stderr, "pipefault: cannot start a worker process: %s\n", strerror(errno));
             harness_error = started == 0;
             break;
         }
-    /* Only now: a worker is a fork of this process, and must not hold a
-     * copy of what only the parent uses. */
-    json_object **done = pf_xcalloc(l->n, sizeof *done);
-    for (size_t k = 0; k < started && next < l->n; k++)
+    for (size_t k = 0; k < started && next < n; k++)
         if (give(&w[k], next))
             next++;
     for (;;) {
@@ -204,16 +192,16 @@ int pf_jobs_run(const struct pf_scenario_list *l, const struct pf_run_env *env, 
             harness_error = 1;
             break;
         }
-        for (size_t p = 0; p < np; p++) {
-            if (!pfd[p].revents)
+        for (size_t q = 0; q < np; q++) {
+            if (!pfd[q].revents)
                 continue;
-            struct worker *x = &w[map[p]];
+            struct worker *x = &w[map[q]];
             size_t i = (size_t)x->busy;
             char *line = NULL;
             size_t cap = 0;
             json_object *res = NULL;
             int he = 0;
-            /* One whole line per scenario: getline waits for its end. */
+            /* One whole line per item: getline waits for its end. */
             if (getline(&line, &cap, x->res) > 2 && (line[0] == '0' || line[0] == '1')) {
                 he = line[0] == '1';
                 res = json_tokener_parse(line + 2);
@@ -224,13 +212,18 @@ int pf_jobs_run(const struct pf_scenario_list *l, const struct pf_run_env *env, 
                 int st = 0;
                 waitpid(x->pid, &st, 0);
                 x->pid = -1;
-                res = lost(l->items[i], st);
+                char why[160];
+                snprintf(why, sizeof why, "the worker process running it ended (%s %d) "
+                         "without a result", WIFSIGNALED(st) ? "signal" : "exit status",
+                         WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                res = ops->broken(ctx, i, why);
                 he = 1;
             }
             harness_error |= he;
-            done[i] = res;
-            progress(finished++, l->n, l->items[i]->name, res);
-            if (!pf_interrupted && !harness_error && next < l->n && x->pid > 0 && give(x, next))
+            if (!ops->done(ctx, i, res, he))
+                more = false;
+            if (more && !pf_interrupted && !harness_error && next < n && x->pid > 0 &&
+                give(x, next))
                 next++;
         }
     }
@@ -241,10 +234,54 @@ int pf_jobs_run(const struct pf_scenario_list *l, const struct pf_run_env *env, 
             while (waitpid(w[k].pid, NULL, 0) < 0 && errno == EINTR)
                 ;
     }
-    for (size_t i = 0; i < l->n; i++)
-        if (done[i])
-            json_object_array_add(scenarios, done[i]);
-    free(done);
     free(w);
+    return harness_error;
+}
+
+/* run --jobs: items are the scenarios of l. */
+struct run_jobs {
+    const struct pf_scenario_list *l;
+    json_object **done;
+    size_t finished;
+    pf_progress_fn *progress;
+};
+
+static json_object *run_work(void *ctx, size_t i, const struct pf_run_env *env, int *he)
+{
+    struct run_jobs *rj = ctx;
+    return pf_run_scenario(rj->l->items[i], env, he);
+}
+
+static json_object *run_broken(void *ctx, size_t i, const char *why)
+{
+    const struct pf_scenario *sc = ((struct run_jobs *)ctx)->l->items[i];
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "name", json_object_new_string(sc->name));
+    json_object_object_add(r, "file", json_object_new_string(sc->file));
+    json_object_object_add(r, "verdict", json_object_new_string("error"));
+    json_object_object_add(r, "reason", json_object_new_string(why));
+    return r;
+}
+
+static bool run_done(void *ctx, size_t i, json_object *res, int he)
+{
+    (void)he;
+    struct run_jobs *rj = ctx;
+    rj->done[i] = res;
+    rj->progress(rj->finished++, rj->l->n, rj->l->items[i]->name, res);
+    return true;
+}
+
+int pf_jobs_run(const struct pf_scenario_list *l, const struct pf_run_env *env, unsigned jobs,
+                json_object *scenarios, pf_progress_fn *progress)
+{
+    static const struct pf_pool_ops ops = {run_work, run_broken, run_done};
+    struct run_jobs rj = {.l = l, .progress = progress};
+    rj.done = pf_xcalloc(l->n ? l->n : 1, sizeof *rj.done);
+    int harness_error = pf_pool_run(l, env, jobs, l->n, &ops, &rj);
+    for (size_t i = 0; i < l->n; i++)
+        if (rj.done[i])
+            json_object_array_add(scenarios, rj.done[i]);
+    free(rj.done);
     return harness_error;
 }

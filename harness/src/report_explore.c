@@ -28,7 +28,7 @@ static void esc(FILE *fp, const char *s)
         }
 }
 
-/* "secure #1" and "hold until alice:attempt" / "delay 25ms" of a trial's
+/* "secure #1" (or "accept #2 (other threads)") and "hold until alice:attempt" / "delay 25ms" of a trial's
  * only fault. */
 static bool point_of(json_object *t, char *row, size_t rn, char *col, size_t cn)
 {
@@ -37,8 +37,11 @@ static bool point_of(json_object *t, char *row, size_t rn, char *col, size_t cn)
         return false;
     json_object *f = json_object_array_get_idx(fs, 0);
     const char *action = pf_json_str(f, "action");
-    snprintf(row, rn, "%s #%lld", pf_json_str(f, "at") ? pf_json_str(f, "at") : "?",
-             (long long)pf_json_int(f, "when", 0));
+    /* A thread class's occurrences are a row of their own. */
+    const char *thread = pf_json_str(f, "thread");
+    snprintf(row, rn, "%s #%lld%s%s%s", pf_json_str(f, "at") ? pf_json_str(f, "at") : "?",
+             (long long)pf_json_int(f, "when", 0), thread ? " (" : "", thread ? thread : "",
+             thread ? " threads)" : "");
     if (action && !strcmp(action, "hold")) {
         json_object *u = pf_json_get(f, "until");
         snprintf(col, cn, "hold until %s:%s", pf_json_str(u, "account") ?

@@ -53,9 +53,64 @@ START_TEST(ops_seen_in_order_counting_only_server_calls)
 }
 END_TEST
 
+static json_object *ev_by(const char *op, int pid, int tid)
+{
+    json_object *e = ev(PF_SRC_SUPERVISOR, op, false);
+    json_object_object_add(e, "pid", json_object_new_int(pid));
+    json_object_object_add(e, "tid", json_object_new_int(tid));
+    return e;
+}
+
+START_TEST(thread_interleavings_for_operations_several_threads_make)
+{
+    /* accept by the initial thread once, then by two other threads; listen
+     * by the initial thread alone. */
+    json_object *t = json_object_new_array();
+    json_object_array_add(t, ev_by("listen", 10, 10));
+    json_object_array_add(t, ev_by("accept", 10, 10));
+    json_object_array_add(t, ev_by("accept", 10, 11));
+    json_object_array_add(t, ev_by("accept", 10, 12));
+    json_object_array_add(t, ev(PF_SRC_WIN_AGENT, "accept", false));  /* cannot tell */
+    struct pf_op_seen ops[PF_OP__COUNT];
+    ck_assert_uint_eq(pf_explore_ops_seen(t, ops), 2);
+    ck_assert_int_eq(ops[0].by_main, 1);
+    ck_assert_int_eq(ops[0].by_other, 0);
+    ck_assert_int_eq(ops[1].count, 4);
+    ck_assert_int_eq(ops[1].by_main, 1);
+    ck_assert_int_eq(ops[1].by_other, 2);
+    json_object_put(t);
+    const char *acc[] = {"alice"};
+    size_t n;
+    struct pf_candidate *c = pf_explore_systematic(ops, 2, acc, 1, &n);
+    /* Only accept gets them: main #1, other #1..#2, each 2 holds + ladder. */
+    size_t threads = 0, plain = 0, on_main = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct pf_xfault *f = &c[i].f[0];
+        if (strcmp(c[i].strategy, "thread")) {
+            ck_assert_int_eq(f->thread, PF_WHO_ANY);
+            ck_assert_uint_eq(threads, 0);   /* after every other candidate */
+            plain++;
+            continue;
+        }
+        threads++;
+        ck_assert_int_eq(f->op, PF_OP_ACCEPT);
+        ck_assert_int_ne(f->thread, PF_WHO_ANY);
+        on_main += f->thread == PF_WHO_MAIN;
+        ck_assert_int_le(f->when, f->thread == PF_WHO_MAIN ? 1 : 2);
+    }
+    ck_assert_uint_eq(threads, 3 * (2 + PF_EXPLORE_LADDER_N));
+    ck_assert_uint_eq(on_main, 2 + PF_EXPLORE_LADDER_N);
+    ck_assert_uint_gt(plain, 0);
+    char text[160];
+    pf_xfault_describe(&c[n - 1].f[0], text, sizeof text);
+    ck_assert_str_eq(text, "delay accept #2 (other threads) by 625ms");
+    free(c);
+}
+END_TEST
+
 START_TEST(systematic_list_orderings_first_no_hold_that_can_only_time_out)
 {
-    struct pf_op_seen ops[] = {{PF_OP_CREATE, 2}, {PF_OP_LISTEN, 1}, {PF_OP_SECURE, 5}};
+    struct pf_op_seen ops[] = {{.op = PF_OP_CREATE, .count = 2}, {.op = PF_OP_LISTEN, .count = 1}, {.op = PF_OP_SECURE, .count = 5}};
     const char *acc[] = {"alice", "mallory"};
     size_t n;
     struct pf_candidate *c = pf_explore_systematic(ops, 3, acc, 2, &n);
@@ -90,7 +145,7 @@ START_TEST(systematic_list_orderings_first_no_hold_that_can_only_time_out)
     ck_assert_uint_eq(holds, 20);
     free(c);
     /* One instance only: no ordering candidates. */
-    struct pf_op_seen one[] = {{PF_OP_CREATE, 1}, {PF_OP_SECURE, 1}};
+    struct pf_op_seen one[] = {{.op = PF_OP_CREATE, .count = 1}, {.op = PF_OP_SECURE, .count = 1}};
     c = pf_explore_systematic(one, 2, acc, 2, &n);
     ck_assert_str_eq(c[0].strategy, "hold");
     ck_assert_int_eq(c[0].f[0].op, PF_OP_SECURE);
@@ -100,7 +155,7 @@ END_TEST
 
 START_TEST(random_schedules_are_seeded_and_stay_in_the_space)
 {
-    struct pf_op_seen ops[] = {{PF_OP_CREATE, 1}, {PF_OP_SECURE, 2}, {PF_OP_ACCEPT, 40}};
+    struct pf_op_seen ops[] = {{.op = PF_OP_CREATE, .count = 1}, {.op = PF_OP_SECURE, .count = 2}, {.op = PF_OP_ACCEPT, .count = 40}};
     const char *acc[] = {"alice"};
     long points, perts;
     pf_explore_random_space(ops, 3, 1, &points, &perts);
@@ -199,7 +254,7 @@ START_TEST(variant_written_loads_back_with_the_changes)
                                      .account = "alice", .event = "attempt",
                                      .timeout_ns = 1000000000LL};
     v.faults[1] = (struct pf_xfault){.op = PF_OP_LISTEN, .when = 2, .action = PF_ACT_DELAY,
-                                     .delay_ns = 25000000LL};
+                                     .delay_ns = 25000000LL, .thread = PF_WHO_OTHER};
     v.nfaults = 2;
     char path[] = "/tmp/pf-test-explore-XXXXXX";
     int fd = mkstemp(path);
@@ -226,6 +281,8 @@ START_TEST(variant_written_loads_back_with_the_changes)
     ck_assert_int_eq(w->faults[0].timeout_ns, 1000000000LL);
     ck_assert_int_eq(w->faults[1].delay_min_ns, 25000000LL);
     ck_assert_int_eq(w->faults[1].when_first, 2);
+    ck_assert_int_eq(w->faults[1].thread, PF_WHO_OTHER);
+    ck_assert_int_eq(w->faults[0].thread, PF_WHO_ANY);
     /* An account removed while its client stays is refused by the loader:
      * shrinking treats such a variant as "does not fail". */
     v.account_on[0] = false;
@@ -248,6 +305,7 @@ static Suite *explore_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, ops_seen_in_order_counting_only_server_calls);
     tcase_add_test(tc, systematic_list_orderings_first_no_hold_that_can_only_time_out);
+    tcase_add_test(tc, thread_interleavings_for_operations_several_threads_make);
     tcase_add_test(tc, random_schedules_are_seeded_and_stay_in_the_space);
     tcase_add_test(tc, ddmin_finds_the_two_units_that_matter);
     tcase_add_test(tc, bisection_finds_the_threshold);

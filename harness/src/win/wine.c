@@ -21,6 +21,10 @@
 
 static struct pf_wine session;
 static bool session_ready;
+/* Whose session it is: a worker forked after this process started one
+ * (explore --jobs, after the baseline) must neither use it (two runs of a
+ * scenario would meet on one pipe name) nor end it at its exit. */
+static pid_t session_pid;
 
 static bool on_path(const char *prog)
 {
@@ -212,7 +216,7 @@ static void remove_session(const struct pf_wine *w)
 
 static void session_end(void)
 {
-    if (!session_ready)
+    if (!session_ready || session_pid != getpid())
         return;
     kill_prefix(&session);
     remove_session(&session);
@@ -228,8 +232,9 @@ static int64_t clock_of(clockid_t id)
 
 struct pf_wine *pf_wine_session(char *err, size_t errlen)
 {
-    if (session_ready)
+    if (session_ready && session_pid == getpid())
         return &session;
+    session_ready = false;   /* the parent's, if any: left to it */
     struct pf_wine *w = &session;
     int root = open_wine_root(err, errlen);
     if (root < 0)
@@ -261,7 +266,10 @@ struct pf_wine *pf_wine_session(char *err, size_t errlen)
     close(root);
     session_paths(w, name);
     session_ready = true;
-    atexit(session_end);
+    /* A forked worker inherits the handler already registered. */
+    if (session_pid == 0)
+        atexit(session_end);
+    session_pid = getpid();
 
     int64_t t0 = pf_clock_ns();
     pf_wine_read_version(w);
