@@ -812,6 +812,7 @@ json_object *pf_check(const struct pf_scenario *sc, json_object *trace)
     bool reached = false;
     for (size_t k = 0; k < m->natt && !reached; k++)
         reached = pf_attempt_reached(m, &m->att[k]);
+    reached = reached || pf_command_client_reached(trace);
 
     json_object *faults = json_object_new_array(), *warnings = json_object_new_array();
     char required[512] = "";
