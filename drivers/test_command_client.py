@@ -154,3 +154,11 @@ def test_check_accepts_command_with_a_harness_client_beside_it(pipefault, tmp_pa
                  "expect: [server_owns_endpoint, clients_reach_server_only]\n")
     proc = subprocess.run([pipefault, "check", str(f)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_results_show_command_clients_and_their_exits(cmd_run):
+    for name, exits in ((TRUSTING, {"exit 0": 2}), (VERIFYING, {"exit 2": 2})):
+        alice = next(c for c in cmd_run.scenario(name)["clients"] if c["account"] == "alice")
+        assert alice["command_exits"] == exits and alice["attempts"] == 0
+        assert alice["protocols"][0]["protocol"] == "command"
+        assert alice["protocols"][0]["clients"] == ["alice#1", "alice#2"]
