@@ -267,9 +267,6 @@ static bool load_command_client(struct scn_loader *ld, const yaml_node_t *item,
     static const char *const attempt_keys[] = {"attempts", "interval", "protocol", "send",
                                                "expect", "until", "read_timeout", NULL};
     yaml_node_t *v, *key = NULL;
-    if (sc->platform == PF_PLATFORM_WIN32)
-        return scn_fail(ld, cmd, "'command' clients run on platform: linux only (the win32 "
-                        "backend cannot launch them yet)");
     for (size_t i = 0; attempt_keys[i]; i++)
         if (scn_find(ld, item, attempt_keys[i], &key))
             return scn_fail(ld, key, "'%s' does not apply to a client with 'command': the "
