@@ -138,6 +138,9 @@ BASE = ("name: bad\nserver: {fixture: unlink_rebind}\n"
      "judged from the harness's own client attempts"),
     ('{account: alice, command: [x]}', "others_never_admitted", ":7:10:",
      "every client here is a 'command' client"),
+    ('{account: alice, command: [x]}]\n'
+     'faults: [{at: connect, action: fail, errno: EACCES, target: alice}',
+     "clients_reach_server_only", ":7:10:", "every client of alice is a 'command' client"),
 ])
 def test_check_refuses_with_file_line_col(pipefault, tmp_path, client, expect, where, words):
     f = tmp_path / "bad.yaml"

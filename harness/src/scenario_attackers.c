@@ -206,6 +206,40 @@ static bool check_command_only(struct scn_loader *ld, const yaml_node_t *list,
     return true;
 }
 
+/* Whether `account` has a client that is the harness's own. */
+static bool has_own_client(const struct pf_scenario *sc, const char *account)
+{
+    for (size_t i = 0; i < sc->nclients; i++)
+        if (!sc->clients[i].command && !strcmp(sc->clients[i].account, account))
+            return true;
+    return false;
+}
+
+/* A client-side fault, or a hold released by a client's event, acts through
+ * the harness's own client: for an account whose clients are all command
+ * clients it would never fire, and say nothing. Refused instead. */
+static bool check_command_faults(struct scn_loader *ld, const yaml_node_t *root,
+                                 const struct pf_scenario *sc)
+{
+    yaml_node_t *list = scn_field(ld, root, "faults");
+    for (size_t i = 0; list && i < sc->nfaults; i++) {
+        const struct pf_fault *f = &sc->faults[i];
+        const char *acc = f->target && strcmp(f->target, "server") ? f->target :
+                          f->until_account;
+        bool client_acc = acc && pf_scenario_account(sc, acc) && !(f->until_account &&
+                          acc == f->until_account && !strcmp(f->until_event ? f->until_event :
+                          "", PF_SQUAT_EVENT));
+        bool commands = false;
+        for (size_t k = 0; client_acc && k < sc->nclients; k++)
+            commands |= sc->clients[k].command && !strcmp(sc->clients[k].account, acc);
+        if (client_acc && commands && !has_own_client(sc, acc))
+            return scn_fail(ld, scn_seq_at(ld, list, i), "this fault acts through %s's "
+                            "client, and every client of %s is a 'command' client (the "
+                            "user's program, which pipefault does not intercept)", acc, acc);
+    }
+    return true;
+}
+
 /* clients_reach_server_only and server_owns_endpoint are about what an
  * attacker can do: without one they could only hold by default. Refusing a
  * squatted name needs the name squatted (or taken by a run-server) first. */
@@ -216,7 +250,7 @@ bool scn_check_attack_expect(struct scn_loader *ld, const yaml_node_t *root,
                                            PF_EXPECT_SERVER_OWNS_ENDPOINT,
                                            PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME};
     yaml_node_t *list = scn_field(ld, root, "expect");
-    if (!check_command_only(ld, list, sc))
+    if (!check_command_only(ld, list, sc) || !check_command_faults(ld, root, sc))
         return false;
     for (size_t k = 0; k < sizeof needs / sizeof needs[0]; k++) {
         if (!sc->expect[needs[k]])
