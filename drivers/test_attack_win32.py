@@ -285,7 +285,8 @@ def test_after_start_squat_waits_for_serving(suite_run):
 
 def test_check_accepts_run_server_and_after_start(pipefault, tmp_path):
     for name in ("squattable-run-server", "heirloom-run-server", "single-instance-run-server",
-                 "squattable-after-start"):
+                 "squattable-after-start", "squattable-before-server-trusting-client",
+                 "squattable-after-start-verifying-client"):
         proc = subprocess.run([pipefault, "check", scenario(name)], capture_output=True,
                               text=True, cwd=ROOT)
         assert proc.returncode == 0, proc.stderr
@@ -308,5 +309,56 @@ def test_stable_verdicts(pipefault, win32, tmp_path):  # noqa: F811
                 "attack-squattable-run-server": "fail",
                 "attack-heirloom-run-server": "inconclusive",
                 "attack-single-instance-run-server": "fail",
-                "attack-squattable-after-start": "fail"}
+                "attack-squattable-after-start": "fail",
+                "attack-squattable-before-server-trusting-client": "fail",
+                "attack-squattable-after-start-verifying-client": "pass"}
     assert verdicts == [expected, expected], verdicts
+
+
+# ---- command clients (clients[].command): the user's client program ----
+
+TRUSTING = "attack-squattable-before-server-trusting-client"
+VERIFYING = "attack-squattable-after-start-verifying-client"
+
+
+def test_command_client_pid_and_exit_from_its_launcher(suite_run):
+    for name, n in ((TRUSTING, 1), (VERIFYING, 2)):
+        trace = suite_run.trace(name)
+        starts = [e for e in trace if e["ev"] == "client_start"]
+        exits = [e for e in trace if e["ev"] == "client_exit"]
+        assert len(starts) == len(exits) == n, (name, starts, exits)
+        assert {e["pid"] for e in starts} == {e["pid"] for e in exits}
+        for e in starts:   # the program's Windows pid, not its launcher's
+            assert e["account"] == "alice" and e["pid"] > 0 and e["launcher_pid"] != e["pid"]
+        assert not attempts(suite_run, name)   # not the harness's client
+
+
+def test_trusting_command_client_fails_for_the_bytes_it_sent(suite_run):
+    assert suite_run.scenario(TRUSTING)["verdict"] == "fail"
+    exit_ = next(e for e in suite_run.trace(TRUSTING) if e["ev"] == "client_exit")
+    assert exit_["status"] == 0
+    conns = attacker_events(suite_run, TRUSTING, "squatter_connection")
+    assert [(c["peer_pid"], c["bytes_received"]) for c in conns] == [(exit_["pid"], 17)]
+    e = suite_run.expectation(TRUSTING, "clients_reach_server_only")
+    assert e["status"] == "failed"
+    assert (f"alice's client command alice#1 (pid {exit_['pid']}) sent 17 bytes to "
+            "attacker:mallory") == e["reason"], e
+    with open(os.path.join(suite_run.outdir, TRUSTING, "client-alice-1.stdout")) as f:
+        assert f.read() == "reply: squatted\n"
+
+
+def test_verifying_command_client_passes_after_start(suite_run):
+    """Whichever instance each client reaches, it never sends to mallory:
+    served by the server (exit 0, no squatter record) or refused (exit 2, a
+    squatter record with 0 bytes)."""
+    assert suite_run.scenario(VERIFYING)["verdict"] == "pass"
+    trace = suite_run.trace(VERIFYING)
+    conns = {c["peer_pid"]: c for c in attacker_events(suite_run, VERIFYING,
+                                                       "squatter_connection")}
+    for x in (e for e in trace if e["ev"] == "client_exit"):
+        if x["pid"] in conns:
+            assert x["status"] == 2 and conns[x["pid"]]["bytes_received"] == 0, x
+        else:
+            assert x["status"] == 0, x
+    assert suite_run.expectation(VERIFYING, "clients_reach_server_only")["status"] == "held"
+

@@ -1355,10 +1355,13 @@
         if (!obj(c)) return;
         /* Each entry: "send version\x0d\x0a, expect VERSION " (bytes as text). */
         var protos = arr(c.protocols).filter(obj).map(function (p) {
+          if (p.command !== undefined) return 'command ' + arr(p.command).map(str).join(' ');
           return str(p.protocol) + (p.send !== undefined ? ' ' + bytesText(p.send) : '') +
             (p.expect !== undefined ? ', expect ' + bytesText(p.expect) : '');
         }).join('; ');
-        t.appendChild(h('tr', null, [str(c.account), str(c.user), str(c.allowed), str(c.attempts), counts(c.outcomes),
+        var exits = counts(c.command_exits);
+        var outs = counts(c.outcomes) + (exits ? (counts(c.outcomes) ? '; ' : '') + 'command ' + exits : '');
+        t.appendChild(h('tr', null, [str(c.account), str(c.user), str(c.allowed), str(c.attempts), outs,
           str(c.served), protos, counts(c.replies)].map(function (v) { return h('td', { text: v }); })));
       });
       div.appendChild(t);

@@ -614,6 +614,15 @@ static json_object *protocols_json(const struct pf_scenario *sc, const char *acc
             json_object_array_add(labels, json_object_new_string(name));
         }
         json_object_object_add(o, "clients", labels);
+        if (c->command) {
+            json_object *argv = json_object_new_array();
+            for (size_t k = 0; k < c->ncommand; k++)
+                json_object_array_add(argv, json_object_new_string(c->command[k]));
+            json_object_object_add(o, PF_F_PROTOCOL, json_object_new_string("command"));
+            json_object_object_add(o, "command", argv);
+            json_object_array_add(arr, o);
+            continue;
+        }
         json_object_object_add(o, PF_F_PROTOCOL,
                                json_object_new_string(pf_client_protocol_name(c->protocol)));
         if (c->send)
@@ -639,6 +648,29 @@ static json_object *account_user(json_object *trace, const char *account)
             return json_object_get(pf_json_get(e, PF_F_USER));
     }
     return NULL;
+}
+
+/* How the account's command clients ended ("exit 0", "exit 2", "signal
+ * 9"), counted, from their `client_exit` events. */
+static json_object *command_exits(json_object *trace, const char *account)
+{
+    json_object *o = json_object_new_object();
+    size_t n = json_object_array_length(trace);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(trace, i);
+        const char *ev = pf_json_str(e, PF_F_EV), *acc = pf_json_str(e, PF_F_ACCOUNT);
+        if (!ev || !acc || strcmp(ev, PF_EV_CLIENT_EXIT) || strcmp(acc, account))
+            continue;
+        json_object *st = pf_json_get(e, "status");
+        char k[48];
+        if (st)
+            snprintf(k, sizeof k, "exit %d", json_object_get_int(st));
+        else
+            snprintf(k, sizeof k, "signal %lld", (long long)pf_json_int(e, "signal", 0));
+        json_object *cur = pf_json_get(o, k);
+        json_object_object_add(o, k, json_object_new_int(cur ? json_object_get_int(cur) + 1 : 1));
+    }
+    return o;
 }
 
 static json_object *clients_json(struct pf_model *m, json_object *trace)
@@ -681,6 +713,7 @@ static json_object *clients_json(struct pf_model *m, json_object *trace)
         json_object_object_add(o, "served", json_object_new_int(served));
         json_object_object_add(o, "replies", replies);
         json_object_object_add(o, "protocols", protocols_json(m->sc, acc->name));
+        json_object_object_add(o, "command_exits", command_exits(trace, acc->name));
         json_object_object_add(o, "reached_accepting", json_object_new_int(reached));
         json_object_object_add(o, "attribution", attr);
         json_object_array_add(arr, o);
@@ -827,6 +860,7 @@ json_object *pf_check(const struct pf_scenario *sc, json_object *trace)
     bool reached = false;
     for (size_t k = 0; k < m->natt && !reached; k++)
         reached = pf_attempt_reached(m, &m->att[k]);
+    reached = reached || pf_command_client_reached(trace);
 
     json_object *faults = json_object_new_array(), *warnings = json_object_new_array();
     char required[512] = "";

@@ -96,9 +96,95 @@ static void ms(int64_t ns, char *out, size_t n)
     snprintf(out, n, "%.1f ms", (double)ns / 1e6);
 }
 
-static void judge_reach(struct pf_model *m, struct pf_attack_judgement *j)
+/* What the run knows of the command clients (clients[].command): each
+ * program's pid and exit (`client_start`, `client_exit`) against the
+ * squatters' records of who connected to them and what they sent. The
+ * harness cannot see inside the program, so: bytes sent to an attacker is
+ * trust (failed); reaching an attacker, sending nothing and exiting 0 is
+ * trust too (its exchange completed with the attacker); reaching one,
+ * sending nothing and exiting nonzero is a refusal; exiting 0 with no
+ * attacker connection was served by the server (the attackers record
+ * every connection they accept). Counts add to *total / *server; refusals
+ * are told in `refused`. */
+struct cmd_tally { size_t total, server, refused, started; };
+
+static void judge_commands(json_object *trace, struct pf_attack_judgement *j,
+                           struct cmd_tally *c)
 {
-    size_t total = 0, server = 0, unknown = 0;
+    size_t len = json_object_array_length(trace);
+    for (size_t i = 0; i < len; i++) {
+        json_object *e = json_object_array_get_idx(trace, i);
+        const char *ev = pf_json_str(e, PF_F_EV);
+        if (!ev || strcmp(ev, "client_exit"))
+            continue;
+        c->started++;
+        int64_t pid = pf_json_int(e, PF_F_PID, 0);
+        json_object *st = pf_json_get(e, "status");
+        bool ok = st && json_object_get_int(st) == 0;
+        const char *acc = pf_json_str(e, PF_F_ACCOUNT), *label = pf_json_str(e, PF_F_CLIENT);
+        int64_t sent = 0;
+        size_t conns = 0;
+        const char *to = NULL;
+        for (size_t k = 0; k < len; k++) {
+            json_object *s = json_object_array_get_idx(trace, k);
+            const char *sev = pf_json_str(s, PF_F_EV);
+            if (!sev || strcmp(sev, "squatter_connection") || pid <= 0 ||
+                (pf_json_int(s, "peer_pid", 0) != pid && pf_json_int(s, "peer_pgid", 0) != pid))
+                continue;
+            conns++;
+            int64_t b = pf_json_int(s, "bytes_received", 0);
+            if (b > 0 || !to) {
+                to = pf_json_str(s, PF_F_ACCOUNT);
+                sent += b;
+            }
+        }
+        if (sent > 0) {
+            c->total++;
+            fail(j, "%s's client command %s (pid %lld) sent %lld bytes to attacker:%s",
+                 acc ? acc : "?", label ? label : "?", (long long)pid, (long long)sent,
+                 to ? to : "?");
+        } else if (conns && ok) {
+            c->total++;
+            fail(j, "%s's client command %s (pid %lld) reached attacker:%s and exited 0 (its "
+                 "exchange completed with the attacker)", acc ? acc : "?", label ? label : "?",
+                 (long long)pid, to ? to : "?");
+        } else if (conns) {
+            c->refused++;
+        } else if (ok) {
+            c->total++;
+            c->server++;
+        }
+    }
+}
+
+bool pf_command_client_reached(json_object *trace)
+{
+    size_t len = json_object_array_length(trace);
+    for (size_t i = 0; i < len; i++) {
+        json_object *e = json_object_array_get_idx(trace, i);
+        const char *ev = pf_json_str(e, PF_F_EV);
+        json_object *st = pf_json_get(e, "status");
+        if (!ev || strcmp(ev, "client_exit"))
+            continue;
+        if (st && json_object_get_int(st) == 0)
+            return true;
+        int64_t pid = pf_json_int(e, PF_F_PID, 0);
+        for (size_t k = 0; pid > 0 && k < len; k++) {
+            json_object *s = json_object_array_get_idx(trace, k);
+            const char *sev = pf_json_str(s, PF_F_EV);
+            if (sev && !strcmp(sev, "squatter_connection") &&
+                (pf_json_int(s, "peer_pid", 0) == pid || pf_json_int(s, "peer_pgid", 0) == pid))
+                return true;
+        }
+    }
+    return false;
+}
+
+static void judge_reach(struct pf_model *m, json_object *trace, struct pf_attack_judgement *j)
+{
+    struct cmd_tally c = {0, 0, 0, 0};
+    judge_commands(trace, j, &c);
+    size_t total = c.total, server = c.server, unknown = 0;
     for (size_t k = 0; k < m->natt; k++) {
         const struct pf_attempt *a = &m->att[k];
         if (!admitted(a))
@@ -117,7 +203,13 @@ static void judge_reach(struct pf_model *m, struct pf_attack_judgement *j)
     }
     if (j->failures)
         return;
-    if (!total)
+    char refused[160] = "";
+    if (c.refused)
+        snprintf(refused, sizeof refused, "; %zu client command%s reached an attacker, sent "
+                 "nothing and exited nonzero (refused it)", c.refused, c.refused == 1 ? "" : "s");
+    if (!total && c.refused)
+        snprintf(j->held, sizeof j->held, "no client was served by an attacker%s", refused);
+    else if (!total)
         snprintf(j->vacuous, sizeof j->vacuous, "no client attempt was admitted: nobody was "
                  "served");
     else if (unknown)
@@ -127,7 +219,8 @@ static void judge_reach(struct pf_model *m, struct pf_attack_judgement *j)
                  "the listener was gone or not the server's");
     else
         snprintf(j->held, sizeof j->held, "all %zu admitted attempts were served by the "
-                 "server", server);
+                 "server%s%s", server, c.started ? " (client commands that exited 0 with no "
+                 "attacker connection recorded count as served by the server)" : "", refused);
 }
 
 static void judge_owns(struct pf_model *m, json_object *trace, struct pf_attack_judgement *j)
@@ -307,7 +400,7 @@ void pf_judge_attack(struct pf_model *m, json_object *trace, enum pf_expect whic
 {
     memset(j, 0, sizeof *j);
     if (which == PF_EXPECT_CLIENTS_REACH_SERVER_ONLY)
-        judge_reach(m, j);
+        judge_reach(m, trace, j);
     else if (which == PF_EXPECT_SERVER_OWNS_ENDPOINT)
         judge_owns(m, trace, j);
     else if (which == PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME)

@@ -13,11 +13,16 @@ struct pf_attack_judgement {
     int failures;
     char detail[1024];    /* the failures in words (the first few, then a count) */
     char vacuous[1024];   /* why it could not be judged; "" when it could */
-    char held[256];       /* what was seen that makes it hold */
+    char held[512];       /* what was seen that makes it hold */
 };
 
 bool pf_expect_is_attack(enum pf_expect which);
 void pf_judge_attack(struct pf_model *m, json_object *trace, enum pf_expect which,
                      struct pf_attack_judgement *j);
+
+/* Whether a command client (clients[].command) reached an endpoint: one
+ * exited 0 (it completed an exchange with someone) or an attacker
+ * recorded its connection. */
+bool pf_command_client_reached(json_object *trace);
 
 #endif

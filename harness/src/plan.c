@@ -77,9 +77,20 @@ static char *expand(const char *s, const struct pf_scenario *sc, const struct pf
             }
             if (run)
                 pf_real_name(run->run_id, name, val);
+        } else if (klen > 8 && !strncmp(key, "fixture:", 8)) {
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", klen - 8, key + 8);
+            if (klen - 8 >= (int)sizeof name || strchr(name, '/') || name[0] == '.') {
+                snprintf(err, errlen, "{%.*s} in \"%s\": '%.*s' is not a fixture name",
+                         klen, key, s, klen - 8, key + 8);
+                free(out);
+                return NULL;
+            }
+            if (p)
+                snprintf(val, sizeof val, "%s/%s%s", p->fixture_dir, name, p->exe_suffix);
         } else {
             snprintf(err, errlen, "unknown placeholder {%.*s} in \"%s\" "
-                     "(known: {endpoint} {rundir} {user:NAME} {group:NAME}; "
+                     "(known: {endpoint} {rundir} {user:NAME} {group:NAME} {fixture:NAME}; "
                      "{{ is a literal {)", klen, key, s);
             free(out);
             return NULL;
@@ -169,6 +180,18 @@ static int push(struct pf_plan *p, char *arg, char *err, size_t errlen)
     return 0;
 }
 
+/* A command client's argv, every placeholder filled in. */
+static int client_argv(struct pf_plan_client *pc, const struct pf_plan *p,
+                       const struct pf_run *run, char *err, size_t errlen)
+{
+    const struct pf_client *c = pc->spec;
+    pc->argv = pf_xcalloc(c->ncommand + 1, sizeof *pc->argv);
+    for (size_t i = 0; i < c->ncommand; i++)
+        if (!(pc->argv[i] = pf_plan_expand(c->command[i], p, run, err, errlen)))
+            return -1;
+    return 0;
+}
+
 /* Where this platform's built fixtures are: platform_dir under
  * run->fixture_dir, or platform_dir itself when it is absolute. */
 static void fixture_path(const struct pf_run *run, const char *platform_dir, const char *name,
@@ -245,6 +268,11 @@ int pf_plan_build(struct pf_plan *p, const struct pf_run *run,
 {
     const struct pf_scenario *sc = run->sc;
     memset(p, 0, sizeof *p);
+    if (platform_dir[0] == '/')
+        snprintf(p->fixture_dir, sizeof p->fixture_dir, "%s", platform_dir);
+    else
+        snprintf(p->fixture_dir, sizeof p->fixture_dir, "%s/%s", run->fixture_dir, platform_dir);
+    p->exe_suffix = sc->platform == PF_PLATFORM_WIN32 ? ".exe" : "";
     switch (sc->endpoint.kind) {
     case PF_EP_UNIX:
     case PF_EP_FIFO:
@@ -297,6 +325,8 @@ int pf_plan_build(struct pf_plan *p, const struct pf_run *run,
             snprintf(pc->label, sizeof pc->label, "%s#%d", c->account, k);
             /* Each client process draws from its own stream of the run seed. */
             pc->seed = run->seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)p->nclients);
+            if (c->command && client_argv(pc, p, run, err, errlen) < 0)
+                goto fail;
         }
     }
     return 0;
@@ -307,6 +337,12 @@ fail:
 
 void pf_plan_free(struct pf_plan *p)
 {
+    for (size_t i = 0; i < p->nclients; i++) {
+        for (char **a = p->clients[i].argv; a && *a; a++)
+            free(*a);
+        free(p->clients[i].argv);
+        p->clients[i].argv = NULL;
+    }
     for (size_t i = 0; i < p->argc; i++)
         free(p->argv[i]);
     p->argc = 0;

@@ -22,6 +22,8 @@ struct pf_plan_client {
     int index;                 /* 1-based within its account */
     char label[48];            /* "alice#1" */
     uint64_t seed;
+    char **argv;               /* a command client's argv, placeholders filled
+                                * in, NULL-terminated; NULL: the harness's own */
 };
 
 struct pf_plan {
@@ -31,6 +33,8 @@ struct pf_plan {
     size_t argc;
     struct pf_plan_client clients[PF_MAX_CLIENT_PROCS];
     size_t nclients;
+    char fixture_dir[PATH_MAX];   /* where {fixture:NAME} looks */
+    const char *exe_suffix;       /* "" or ".exe" */
 };
 
 /* The real name of a scenario's account or group: "pf<run>_<name>", unique
@@ -48,7 +52,8 @@ int pf_plan_build(struct pf_plan *p, const struct pf_run *run,
                   const char *platform_dir, char *err, size_t errlen);
 void pf_plan_free(struct pf_plan *p);
 
-/* Replaces {endpoint}, {rundir}, {user:NAME} and {group:NAME} in s ("{{"
+/* Replaces {endpoint}, {rundir}, {user:NAME}, {group:NAME} and
+ * {fixture:NAME} (a built fixture program's path) in s ("{{"
  * is a literal '{'). Returns a new string, or NULL with err set for an
  * unknown placeholder, an undeclared NAME or a '{' without its '}'. */
 char *pf_plan_expand(const char *s, const struct pf_plan *p,

@@ -254,13 +254,46 @@ static bool load_client_protocol(struct scn_loader *ld, const yaml_node_t *root,
     return load_bytes(ld, v, "expect", MAX_EXPECT_BYTES, &c->expect);
 }
 
+static bool check_placeholders(struct scn_loader *ld, const yaml_node_t *seq,
+                               const struct pf_scenario *sc, char **list, size_t n);
+
+/* `command`: the user's client program, run once per process as the
+ * account. The harness sees only its exit status, so the keys that shape
+ * the harness's own attempts mean nothing here and are refused. */
+static bool load_command_client(struct scn_loader *ld, const yaml_node_t *item,
+                                const yaml_node_t *cmd, const struct pf_scenario *sc,
+                                struct pf_client *c)
+{
+    static const char *const attempt_keys[] = {"attempts", "interval", "protocol", "send",
+                                               "expect", "until", "read_timeout", NULL};
+    yaml_node_t *v, *key = NULL;
+    for (size_t i = 0; attempt_keys[i]; i++)
+        if (scn_find(ld, item, attempt_keys[i], &key))
+            return scn_fail(ld, key, "'%s' does not apply to a client with 'command': the "
+                            "program makes its own connection, once", attempt_keys[i]);
+    if (!scn_get_string_list(ld, cmd, "command", &c->command, &c->ncommand))
+        return false;
+    if (c->ncommand == 0)
+        return scn_fail(ld, cmd, "'command' must name a program");
+    if (c->command[0][0] == '\0')
+        return scn_fail(ld, scn_seq_at(ld, cmd, 0), "'command' starts with an empty program "
+                        "name");
+    if (scn_find(ld, item, "start", &key))
+        return scn_fail(ld, key, "'start' does not apply to a client with 'command': it "
+                        "starts with the other clients");
+    c->attempts = 1;
+    return check_placeholders(ld, cmd, sc, c->command, c->ncommand) &&
+           (!(v = scn_field(ld, item, "count")) ||
+            scn_get_count(ld, v, "count", 1, MAX_COUNT, &c->count));
+}
+
 static bool load_client(struct scn_loader *ld, const yaml_node_t *root,
                         const yaml_node_t *item, const struct pf_scenario *sc,
                         struct pf_client *c)
 {
     static const char *const keys[] = {"account", "count", "attempts", "interval",
                                        "start", "until", "protocol", "send",
-                                       "expect", "read_timeout", NULL};
+                                       "expect", "read_timeout", "command", NULL};
     yaml_node_t *v;
     c->mark = scn_mark(item);
     c->count = 1;
@@ -273,6 +306,8 @@ static bool load_client(struct scn_loader *ld, const yaml_node_t *root,
         !scn_get_string(ld, v, "account", &c->account) ||
         !scn_check_account_ref(ld, sc, v, "client account", c->account))
         return false;
+    if ((v = scn_field(ld, item, "command")))
+        return load_command_client(ld, item, v, sc, c);
     return (!(v = scn_field(ld, item, "count")) ||
             scn_get_count(ld, v, "count", 1, MAX_COUNT, &c->count)) &&
            (!(v = scn_field(ld, item, "attempts")) ||
@@ -903,6 +938,7 @@ void pf_scenario_free(struct pf_scenario *sc)
         free(sc->clients[i].account);
         free(sc->clients[i].send);
         free(sc->clients[i].expect);
+        free_list(sc->clients[i].command, sc->clients[i].ncommand);
     }
     free(sc->clients);
     for (size_t i = 0; sc->faults && i < sc->nfaults; i++) {

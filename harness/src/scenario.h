@@ -89,6 +89,9 @@ struct pf_client {
     char *send;            /* protocol send: bytes written after connecting */
     char *expect;          /* protocol send: the reply's prefix; NULL: any bytes */
     int64_t read_timeout_ns;   /* reply, send: how long to wait for the reply */
+    char **command;        /* a command client: the user's program (argv); NULL:
+                            * the harness's own client */
+    size_t ncommand;
 };
 
 struct pf_intended {

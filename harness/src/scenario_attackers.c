@@ -178,6 +178,68 @@ bool scn_load_attackers(struct scn_loader *ld, const yaml_node_t *root,
     return true;
 }
 
+/* A command client's program is not the harness's: its connections are no
+ * `attempt` events, so an expectation judged from attempts would see none
+ * and could only hold by default. When every client is a command client,
+ * only the expectations with other evidence may be asked for. */
+static bool check_command_only(struct scn_loader *ld, const yaml_node_t *list,
+                               const struct pf_scenario *sc)
+{
+    static const enum pf_expect from_attempts[] = {PF_EXPECT_ALLOWED_NEVER_DENIED,
+                                                   PF_EXPECT_OTHERS_NEVER_ADMITTED,
+                                                   PF_EXPECT_SERVER_OWNS_ENDPOINT};
+    size_t own = 0, commands = 0;
+    for (size_t i = 0; i < sc->nclients; i++)
+        sc->clients[i].command ? commands++ : own++;
+    if (!commands || own)
+        return true;
+    for (size_t i = 0; list && i < scn_seq_len(list); i++) {
+        yaml_node_t *item = scn_seq_at(ld, list, i);
+        for (size_t k = 0; k < sizeof from_attempts / sizeof from_attempts[0]; k++)
+            if (!strcmp(scn_text(item), pf_expect_name(from_attempts[k])))
+                return scn_fail(ld, item, "expectation '%s' is judged from the harness's own "
+                                "client attempts, and every client here is a 'command' "
+                                "client (the harness sees only its exit status): add a "
+                                "client without 'command', or drop the expectation",
+                                pf_expect_name(from_attempts[k]));
+    }
+    return true;
+}
+
+/* Whether `account` has a client that is the harness's own. */
+static bool has_own_client(const struct pf_scenario *sc, const char *account)
+{
+    for (size_t i = 0; i < sc->nclients; i++)
+        if (!sc->clients[i].command && !strcmp(sc->clients[i].account, account))
+            return true;
+    return false;
+}
+
+/* A client-side fault, or a hold released by a client's event, acts through
+ * the harness's own client: for an account whose clients are all command
+ * clients it would never fire, and say nothing. Refused instead. */
+static bool check_command_faults(struct scn_loader *ld, const yaml_node_t *root,
+                                 const struct pf_scenario *sc)
+{
+    yaml_node_t *list = scn_field(ld, root, "faults");
+    for (size_t i = 0; list && i < sc->nfaults; i++) {
+        const struct pf_fault *f = &sc->faults[i];
+        const char *acc = f->target && strcmp(f->target, "server") ? f->target :
+                          f->until_account;
+        bool client_acc = acc && pf_scenario_account(sc, acc) && !(f->until_account &&
+                          acc == f->until_account && !strcmp(f->until_event ? f->until_event :
+                          "", PF_SQUAT_EVENT));
+        bool commands = false;
+        for (size_t k = 0; client_acc && k < sc->nclients; k++)
+            commands |= sc->clients[k].command && !strcmp(sc->clients[k].account, acc);
+        if (client_acc && commands && !has_own_client(sc, acc))
+            return scn_fail(ld, scn_seq_at(ld, list, i), "this fault acts through %s's "
+                            "client, and every client of %s is a 'command' client (the "
+                            "user's program, which pipefault does not intercept)", acc, acc);
+    }
+    return true;
+}
+
 /* clients_reach_server_only and server_owns_endpoint are about what an
  * attacker can do: without one they could only hold by default. Refusing a
  * squatted name needs the name squatted (or taken by a run-server) first. */
@@ -188,6 +250,8 @@ bool scn_check_attack_expect(struct scn_loader *ld, const yaml_node_t *root,
                                            PF_EXPECT_SERVER_OWNS_ENDPOINT,
                                            PF_EXPECT_SERVER_REFUSES_SQUATTED_NAME};
     yaml_node_t *list = scn_field(ld, root, "expect");
+    if (!check_command_only(ld, list, sc) || !check_command_faults(ld, root, sc))
+        return false;
     for (size_t k = 0; k < sizeof needs / sizeof needs[0]; k++) {
         if (!sc->expect[needs[k]])
             continue;

@@ -27,6 +27,7 @@
 #define PF_EV_ATTEMPT "attempt"
 #define PF_EV_SCENARIO_END "scenario_end"
 #define PF_EV_CLIENT_FDS "client_fds"
+#define PF_EV_CLIENT_EXIT "client_exit"   /* a command client ended */
 
 /* ---- sources (`src`) ---- */
 #define PF_SRC_HARNESS "harness"

@@ -297,6 +297,55 @@ START_TEST(reach_fails_on_attacker_held_on_server_vacuous_on_unknown)
 }
 END_TEST
 
+#define CMD_EXIT(t, pid, status) "{\"t\":" #t ",\"ev\":\"client_exit\",\"src\":\"harness\"," \
+    "\"pid\":" #pid ",\"client\":\"alice#1\",\"account\":\"alice\",\"uid\":1001," \
+    "\"status\":" #status ",\"signal\":null,\"stopped\":false}"
+#define SQ_CONN(t, peer, pgid, bytes) "{\"t\":" #t ",\"ev\":\"squatter_connection\"," \
+    "\"src\":\"attacker\",\"account\":\"mallory\",\"pid\":9,\"peer_pid\":" #peer "," \
+    "\"peer_pgid\":" #pgid ",\"peer_uid\":1001,\"peer_account\":\"alice\"," \
+    "\"bytes_received\":" #bytes "}"
+
+/* Command clients: bytes sent to an attacker fail; reaching one, sending
+ * nothing and exiting nonzero is a refusal (held); exit 0 with no attacker
+ * connection is served by the server; nothing at all is vacuous. */
+START_TEST(reach_judges_command_clients_from_exit_and_bytes_sent)
+{
+    char st[32], why[1024];
+    const char *const sent[] = {PLATFORM, BIRTH(1, 10, "1:2"), SQ_CONN(20, 77, 77, 17),
+                                CMD_EXIT(30, 77, 0), NULL};
+    judge(PF_EXPECT_CLIENTS_REACH_SERVER_ONLY, PF_EP_UNIX, sent, st, why);
+    ck_assert_str_eq(st, "failed");
+    ck_assert_msg(strstr(why, "alice's client command alice#1 (pid 77) sent 17 bytes to "
+                          "attacker:mallory"), "%s", why);
+    /* a child of the program connected: matched by its process group */
+    const char *const child[] = {PLATFORM, BIRTH(1, 10, "1:2"), SQ_CONN(20, 78, 77, 5),
+                                 CMD_EXIT(30, 77, 1), NULL};
+    judge(PF_EXPECT_CLIENTS_REACH_SERVER_ONLY, PF_EP_UNIX, child, st, why);
+    ck_assert_str_eq(st, "failed");
+    const char *const silent_ok[] = {PLATFORM, BIRTH(1, 10, "1:2"), SQ_CONN(20, 77, 77, 0),
+                                     CMD_EXIT(30, 77, 0), NULL};
+    judge(PF_EXPECT_CLIENTS_REACH_SERVER_ONLY, PF_EP_UNIX, silent_ok, st, why);
+    ck_assert_str_eq(st, "failed");
+    ck_assert_msg(strstr(why, "reached attacker:mallory and exited 0"), "%s", why);
+    const char *const refused[] = {PLATFORM, BIRTH(1, 10, "1:2"), SQ_CONN(20, 77, 77, 0),
+                                   CMD_EXIT(30, 77, 2), NULL};
+    judge(PF_EXPECT_CLIENTS_REACH_SERVER_ONLY, PF_EP_UNIX, refused, st, why);
+    ck_assert_str_eq(st, "held");
+    ck_assert_msg(strstr(why, "1 client command reached an attacker, sent nothing and exited "
+                          "nonzero"), "%s", why);
+    const char *const served[] = {PLATFORM, BIRTH(1, 10, "1:2"), CMD_EXIT(30, 77, 0), NULL};
+    judge(PF_EXPECT_CLIENTS_REACH_SERVER_ONLY, PF_EP_UNIX, served, st, why);
+    ck_assert_str_eq(st, "held");
+    ck_assert_msg(strstr(why, "no attacker connection recorded count as served by the "
+                          "server"), "%s", why);
+    /* another process's connection is not this client's */
+    const char *const failed[] = {PLATFORM, BIRTH(1, 10, "1:2"), SQ_CONN(20, 5, 5, 9),
+                                  CMD_EXIT(30, 77, 1), NULL};
+    judge(PF_EXPECT_CLIENTS_REACH_SERVER_ONLY, PF_EP_UNIX, failed, st, why);
+    ck_assert_str_eq(st, "vacuous");
+}
+END_TEST
+
 START_TEST(owns_by_inode_the_attacker_made)
 {
     char st[32], why[1024];
@@ -460,6 +509,7 @@ static Suite *attackers_suite(void)
     TCase *j = tcase_create("judge");
     tcase_add_test(j, reach_vacuous_without_admitted_attempts);
     tcase_add_test(j, reach_fails_on_attacker_held_on_server_vacuous_on_unknown);
+    tcase_add_test(j, reach_judges_command_clients_from_exit_and_bytes_sent);
     tcase_add_test(j, owns_by_inode_the_attacker_made);
     tcase_add_test(j, refuses_judged_only_when_the_name_was_held);
     tcase_add_test(j, refuses_vacuous_where_first_instance_is_not_enforced);

@@ -1062,7 +1062,13 @@ static const struct error_case error_cases[] = {
      "scenario name '.x' must not start with '.'"},
     {"placeholder_unknown", NAME "server: {command: [srv, \"--at={endpont}\"]}\n"
      ENDPOINT EXPECT, "2:25", "unknown placeholder {endpont} in \"--at={endpont}\" "
-     "(known: {endpoint} {rundir} {user:NAME} {group:NAME}; {{ is a literal {)"},
+     "(known: {endpoint} {rundir} {user:NAME} {group:NAME} {fixture:NAME}; {{ is a literal {)"},
+    {"command_client_attempts", NAME SERVER ENDPOINT EXPECT
+     "accounts: [{name: alice}]\nclients: [{account: alice, command: [c], attempts: 2}]\n",
+     "6:42", "'attempts' does not apply to a client with 'command'"},
+    {"command_client_empty", NAME SERVER ENDPOINT EXPECT
+     "accounts: [{name: alice}]\nclients: [{account: alice, command: []}]\n",
+     "6:37", "'command' must name a program"},
     {"placeholder_unterminated", NAME "server: {fixture: f, args: [\"{rundir\"]}\n"
      ENDPOINT EXPECT, "2:29", "unterminated '{' in \"{rundir\""},
     {"placeholder_user_undeclared", NAME "server: {fixture: f, args: [\"{user:bob}\"]}\n"

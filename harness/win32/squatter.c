@@ -136,7 +136,17 @@ static void serve(HANDLE pipe, HANDLE ev, const wchar_t *account)
     DWORD n;
     char answer[] = "squatted\n";
     if (transfer(pipe, ev, true, answer, 9, &n))
-        FlushFileBuffers(pipe);   /* returns once the client read it */
+        FlushFileBuffers(pipe);   /* returns once the client read it, or left */
+    /* A client that writes its request before it reads the reply has
+     * written all of it by now: what it sent says it trusted this pipe. A
+     * client that hung up without reading sent nothing more. */
+    avail = 0;
+    while (got < sizeof buf && PeekNamedPipe(pipe, NULL, 0, NULL, &avail, NULL) && avail > 0) {
+        DWORD more = 0, room = (DWORD)(sizeof buf - got);
+        if (!transfer(pipe, ev, false, buf + got, avail < room ? avail : room, &more) || !more)
+            break;
+        got += more;
+    }
 
     struct pfw_json j;
     pfw_json_begin(&j, "squatter_connection");

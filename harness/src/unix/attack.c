@@ -44,6 +44,15 @@ bool pf_attack_any(const struct pf_attack *at)
     return at->sc && at->sc->nattackers > 0;
 }
 
+bool pf_attack_squatting(const struct pf_attack *at)
+{
+    for (size_t i = 0; at->sc && i < at->sc->nattackers; i++)
+        if (at->started && at->started[i] && at->sq[i].told_go && !at->sq[i].reported &&
+            !at->sq[i].exited && !at->sq[i].eof)
+            return true;
+    return false;
+}
+
 static json_object *base_fields(const struct pf_squatter *sq)
 {
     json_object *o = json_object_new_object();
@@ -95,6 +104,13 @@ static void on_line(struct pf_attack *at, struct pf_squatter *sq, const char *li
                                json_object_new_int64(pf_json_int(in, "peer_pid", 0)));
         json_object_object_add(o, "peer_uid", json_object_new_int64(uid));
         json_object_object_add(o, "peer_account", acc ? json_object_new_string(acc) : NULL);
+        json_object_object_add(o, "bytes_received",
+                               json_object_new_int64(pf_json_int(in, "bytes_received", 0)));
+        /* The peer's process group, while it lives: a command client's
+         * program may have connected from a child it started. */
+        pid_t peer = (pid_t)pf_json_int(in, "peer_pid", 0);
+        pid_t pg = peer > 0 ? getpgid(peer) : -1;
+        json_object_object_add(o, "peer_pgid", pg > 0 ? json_object_new_int64(pg) : NULL);
         pf_trace_emit(at->trace, "attacker", "squatter_connection", o);
     } else if (!strcmp(ev, "squatter_read")) {
         json_object_object_add(o, "bytes", json_object_new_int64(pf_json_int(in, "bytes", 0)));

@@ -65,6 +65,9 @@ const char *pf_attack_served_by(const struct pf_attack *at, pid_t server, pid_t 
 
 /* Whether any attacker is configured (the server may lose the name). */
 bool pf_attack_any(const struct pf_attack *at);
+/* Whether a squatter was told to go and has not yet said how its squat
+ * went: a client that connects once waits for the outcome. */
+bool pf_attack_squatting(const struct pf_attack *at);
 
 /* Reads what is left, kills and waits for every attacker and all it
  * started, traces each exit. Safe to call twice. */

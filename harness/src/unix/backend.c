@@ -28,6 +28,7 @@
 #include "capture.h"
 #include "attack.h"
 #include "client.h"
+#include "command_client.h"
 #include "contain.h"
 #include "observer.h"
 #include "perms.h"
@@ -52,6 +53,7 @@ struct linux_run {
     struct pf_client_proc clients[PF_MAX_CLIENT_PROCS];
     size_t nclients;
     bool clients_started;
+    bool has_command_clients;   /* some client is the user's program */
     bool clients_timed_out;  /* a client ran out of time before its schedule ended */
     long attempts;           /* attempts reported so far, for progress lines */
     int64_t next_progress_ns;
@@ -161,6 +163,8 @@ static int setup(struct linux_run *lr)
         snprintf(run->error, sizeof run->error, "%s", err);
         return -1;
     }
+    for (size_t i = 0; i < lr->plan.nclients; i++)
+        lr->has_command_clients |= lr->plan.clients[i].argv != NULL;
     if (lr->plan.endpoint_dir[0] && mkdir(lr->plan.endpoint_dir, 0755) < 0) {
         snprintf(run->error, sizeof run->error, "mkdir %s: %s", lr->plan.endpoint_dir,
                  strerror(errno));
@@ -334,6 +338,36 @@ static int start_server(struct linux_run *lr)
     return 0;
 }
 
+/* A command client started (`client_start`) or ended (`client_exit`:
+ * its exit status, or the signal; `stopped` when the harness killed it at
+ * the scenario's end). Its account and pid are what the squatters' records
+ * are matched with (checker_attack.c). */
+static void command_client_event(struct linux_run *lr, const struct pf_client_proc *cp,
+                                 const char *what, int status)
+{
+    bool exit_ = !strcmp(what, "exit"), stopped = !strcmp(what, "stopped");
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, PF_F_PID, json_object_new_int(cp->pid));
+    json_object_object_add(f, PF_F_CLIENT, json_object_new_string(cp->plan->label));
+    json_object_object_add(f, PF_F_ACCOUNT, json_object_new_string(cp->plan->account->name));
+    const struct pf_user *u = pf_accounts_user(&lr->accounts, cp->plan->account->name);
+    json_object_object_add(f, "uid", u ? json_object_new_int64(u->uid) : NULL);
+    if (!exit_ && !stopped) {
+        json_object *argv = json_object_new_array();
+        for (char **a = cp->plan->argv; *a; a++)
+            json_object_array_add(argv, json_object_new_string(*a));
+        json_object_object_add(f, PF_F_ARGV, argv);
+        trace_event(lr, "client_start", f);
+        return;
+    }
+    json_object_object_add(f, "status", WIFEXITED(status) ?
+                           json_object_new_int(WEXITSTATUS(status)) : NULL);
+    json_object_object_add(f, "signal", WIFSIGNALED(status) ?
+                           json_object_new_int(WTERMSIG(status)) : NULL);
+    json_object_object_add(f, "stopped", json_object_new_boolean(stopped));
+    trace_event(lr, PF_EV_CLIENT_EXIT, f);
+}
+
 static int start_clients(struct linux_run *lr)
 {
     struct pf_run *run = lr->run;
@@ -349,6 +383,18 @@ static int start_clients(struct linux_run *lr)
         const struct pf_user *u = pf_accounts_user(&lr->accounts, pc->account->name);
         char err[256];
         struct pf_client_proc *cp = &lr->clients[lr->nclients];
+        if (pc->argv) {
+            if (pf_command_client_spawn(cp, pc, u, run->outdir_fd, run->workdir, err,
+                                        sizeof err) < 0) {
+                snprintf(run->error, sizeof run->error, "%s", err);
+                lr->harness_error = true;
+                return -1;
+            }
+            cp->run = lr;
+            lr->nclients++;
+            command_client_event(lr, cp, "start", 0);
+            continue;
+        }
         if (pf_client_spawn(cp, pc, u, &env, err, sizeof err) < 0) {
             snprintf(run->error, sizeof run->error, "%s", err);
             lr->harness_error = true;
@@ -418,7 +464,8 @@ static void tell_accepting(struct linux_run *lr)
         return;
     lr->told_accepting = now;
     for (size_t i = 0; i < lr->nclients; i++)
-        if (!lr->clients[i].exited && write(lr->clients[i].control_fd, now ? "A" : "N", 1) < 0) {
+        if (!lr->clients[i].exited && lr->clients[i].control_fd >= 0 &&
+            write(lr->clients[i].control_fd, now ? "A" : "N", 1) < 0) {
             /* the client is gone */
         }
 }
@@ -672,8 +719,13 @@ static void turn(struct linux_run *lr, int max_ms)
                 read_client(lr, cp);
             if (pfd[cl0 + 2 * (int)i + 1].revents && !cp->exited) {
                 int st;
-                if (waitpid(cp->pid, &st, WNOHANG) == cp->pid)
+                if (waitpid(cp->pid, &st, WNOHANG) == cp->pid) {
                     cp->exited = true;
+                    if (cp->plan->argv) {
+                        kill(-cp->pid, SIGKILL);   /* what it left in its group */
+                        command_client_event(lr, cp, "exit", st);
+                    }
+                }
             }
         }
     }
@@ -702,6 +754,14 @@ static void describe_exit(char *out, size_t n, int status)
  * accepting, gave up (exited) or had server.ready_timeout to do so. */
 static bool clients_may_start(struct linux_run *lr)
 {
+    /* A command client connects once: an instance born but not yet
+     * listening, or a squat under way, would decide its one attempt by
+     * timing. It waits for an accepting instance (or the server's end or
+     * its ready_timeout) and for the squat's outcome. */
+    if (lr->has_command_clients)
+        return !pf_attack_squatting(&lr->attack) &&
+               (endpoint_accepting(&lr->obs) || lr->server.exited ||
+                pf_clock_ns() >= lr->server_start_ns + lr->sc->server.ready_timeout_ns);
     if (!pf_attack_any(&lr->attack))
         return lr->obs.n > 0;
     return lr->obs.n > lr->baseline || endpoint_accepting(&lr->obs) || lr->server.exited ||
@@ -821,14 +881,23 @@ static void stop_all(struct linux_run *lr)
     for (size_t i = 0; i < lr->nclients; i++) {
         struct pf_client_proc *cp = &lr->clients[i];
         if (!cp->exited) {
+            int st = 0;
+            if (cp->plan->argv)
+                kill(-cp->pid, SIGKILL);
             kill(cp->pid, SIGKILL);
-            waitpid(cp->pid, NULL, 0);
+            waitpid(cp->pid, &st, 0);
             cp->exited = true;
+            if (cp->plan->argv)
+                command_client_event(lr, cp, "stopped", st);
         }
+        if (cp->plan->argv)
+            kill(-cp->pid, SIGKILL);   /* a command client's group, to the last one */
         if (!cp->eof)
             read_client(lr, cp);
-        close(cp->report_fd);
-        close(cp->control_fd);
+        if (cp->report_fd >= 0)
+            close(cp->report_fd);
+        if (cp->control_fd >= 0)
+            close(cp->control_fd);
         if (cp->pidfd >= 0)
             close(cp->pidfd);
     }

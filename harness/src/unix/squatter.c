@@ -30,6 +30,11 @@
 #include "../util.h"
 
 #define REPLY "squatted\n"
+/* How long the squatter listens to a client after its greeting: what a
+ * client sends tells whether it trusted the squatter. A client that has
+ * sent its request and read the greeting closes well within it; one that
+ * holds the connection open silent costs at most this, once. */
+#define LISTEN_MS 250
 
 static long long mono_ns(void)
 {
@@ -75,6 +80,29 @@ static int make_fifo(const char *endpoint)
     return open(endpoint, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 }
 
+/* Bytes the client sent until it closed (or LISTEN_MS passed): its
+ * request, if it trusted the squatter. */
+static long long bytes_sent(int c)
+{
+    long long total = 0, end = mono_ns() + LISTEN_MS * 1000000LL;
+    for (;;) {
+        long long left = (end - mono_ns()) / 1000000LL;
+        if (left <= 0)
+            return total;
+        struct pollfd p = {.fd = c, .events = POLLIN};
+        int r = poll(&p, 1, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return total;
+        char b[512];
+        ssize_t n = read(c, b, sizeof b);
+        if (n <= 0)
+            return total;
+        total += n;
+    }
+}
+
 static void serve(int out, int fd, bool fifo)
 {
     for (;;) {
@@ -100,8 +128,9 @@ static void serve(int out, int fd, bool fifo)
         if (write(c, REPLY, sizeof REPLY - 1) < 0) {
             /* the client left first: still a connection it made */
         }
-        pf_report_line(out, "{\"ev\":\"squatter_connection\",\"peer_pid\":%d,\"peer_uid\":%u}",
-            (int)cred.pid, (unsigned)cred.uid);
+        long long sent = bytes_sent(c);
+        pf_report_line(out, "{\"ev\":\"squatter_connection\",\"peer_pid\":%d,\"peer_uid\":%u,"
+            "\"bytes_received\":%lld}", (int)cred.pid, (unsigned)cred.uid, sent);
         close(c);
     }
 }

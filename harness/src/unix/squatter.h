@@ -10,7 +10,8 @@
  *
  * Reports are JSON lines on a pipe, as clients give them:
  *   {"ev":"squat","outcome":"ok"|"EACCES"|...,"errno":N,"key":"dev:ino"|null,"t":ABS}
- *   {"ev":"squatter_connection","peer_pid":P,"peer_uid":U}
+ *   {"ev":"squatter_connection","peer_pid":P,"peer_uid":U,"bytes_received":N}
+ *      (N: what the client sent after the greeting, until it closed or 250 ms)
  *   {"ev":"squatter_read","bytes":N}            (FIFO: who wrote cannot be told)
  * A squatter started with `wait_go` makes nothing until pf_squatter_go().
  */

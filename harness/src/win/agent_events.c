@@ -27,9 +27,30 @@ static int64_t to_trace(struct win_run *wr, const struct pf_win_conn *c, int64_t
 
 /* ---- events from the Win32 programs ----------------------------------- */
 
+/* A command client's launcher said its program's Windows pid (`hello`) or
+ * how it ended (`client_exit`): the same events as on Linux, with the
+ * Windows pid (what the squatters record of their clients). */
+static void command_client_event(struct win_run *wr, const char *name, json_object *ev)
+{
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, PF_F_PID, json_object_new_int64(pf_json_int(ev, PF_F_PID, 0)));
+    json_object_object_add(f, PF_F_CLIENT, json_object_get(pf_json_get(ev, PF_F_CLIENT)));
+    json_object_object_add(f, PF_F_ACCOUNT, json_object_get(pf_json_get(ev, PF_F_ACCOUNT)));
+    if (!strcmp(name, "client_start"))
+        json_object_object_add(f, "launcher_pid",
+                               json_object_get(pf_json_get(ev, "launcher_pid")));
+    if (!strcmp(name, PF_EV_CLIENT_EXIT)) {
+        json_object_object_add(f, "status", json_object_get(pf_json_get(ev, "status")));
+        json_object_object_add(f, "signal", NULL);
+        json_object_object_add(f, "stopped", json_object_new_boolean(0));
+    }
+    win_trace_event(wr, name, f);
+}
+
 static void on_hello(struct win_run *wr, struct pf_win_conn *c, json_object *ev)
 {
     const char *role = pf_json_str(ev, "role");
+    bool command = role && !strcmp(role, "command_client");
     c->role = role && !strcmp(role, "agent") ? ROLE_AGENT :
               role && !strcmp(role, "squatter") ? ROLE_ATTACKER : ROLE_CLIENT;
     const char *label = pf_json_str(ev, c->role == ROLE_ATTACKER ? PF_F_ACCOUNT : PF_F_CLIENT);
@@ -46,6 +67,8 @@ static void on_hello(struct win_run *wr, struct pf_win_conn *c, json_object *ev)
         wr->server_win_pid = pf_json_int(ev, PF_F_PID, 0);
     else if (c->role == ROLE_CLIENT)
         win_attack_client_hello(wr, ev);
+    if (command)
+        command_client_event(wr, "client_start", ev);
     else if (c->role == ROLE_ATTACKER)
         win_attack_line(wr, c, "hello", ev, 0);
 }
@@ -62,6 +85,10 @@ void win_on_line(void *ctx, struct pf_win_conn *c, json_object *ev)
     }
     if (c->role == ROLE_ATTACKER) {
         win_attack_line(wr, c, name, ev, to_trace(wr, c, pf_json_int(ev, "qpc_ns", 0)));
+        return;
+    }
+    if (!strcmp(name, PF_EV_CLIENT_EXIT)) {
+        command_client_event(wr, name, ev);
         return;
     }
     if (!strcmp(name, "connected")) {

@@ -276,6 +276,9 @@ void win_attack_line(struct win_run *wr, struct pf_win_conn *c, const char *name
         json_object_object_add(o, "peer_pid", json_object_new_int64(peer));
         json_object_object_add(o, "peer_account", acc ? json_object_new_string(acc) : NULL);
         json_object_object_add(o, "bytes", json_object_new_int64(pf_json_int(ev, "bytes", 0)));
+        /* The same count under the name Linux uses: what the client sent. */
+        json_object_object_add(o, "bytes_received",
+                               json_object_new_int64(pf_json_int(ev, "bytes", 0)));
         json_object_object_add(o, "impersonated",
                                json_object_get(pf_json_get(ev, "impersonated")));
         json_object_object_add(o, "impersonation_level",

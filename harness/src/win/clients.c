@@ -26,6 +26,48 @@ static char *hex_arg(const char *bytes)
     return out;
 }
 
+/* A command client (clients[].command): command_client.exe starts the
+ * user's program in a kill-on-close job and reports its Windows pid and
+ * exit code on the channel; its output goes to client-<account>-<n>.stdout
+ * and .stderr in the scenario's store directory. */
+static pid_t spawn_command(struct win_run *wr, const struct pf_plan_client *pc)
+{
+    char name[96], *argv[PF_MAX_ARGV + 4];
+    size_t argc = 0;
+    int fds[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(name, sizeof name, "client-%s-%d.%s", pc->account->name, pc->index,
+                 k ? "stderr" : "stdout");
+        fds[k] = pf_store_create(wr->run->outdir_fd, name);
+    }
+    if (fds[0] < 0 || fds[1] < 0) {
+        for (int k = 0; k < 2; k++)
+            if (fds[k] >= 0)
+                close(fds[k]);
+        return -1;
+    }
+    argv[argc++] = pf_xasprintf("%s/command_client.exe", wr->dir);
+    argv[argc++] = pf_xstrdup(pc->label);
+    argv[argc++] = pf_xstrdup(pc->account->name);
+    for (size_t k = 0; pc->argv[k] && argc + 1 < sizeof argv / sizeof *argv; k++) {
+        char win[PATH_MAX];
+        const char *arg = pc->argv[k];
+        if (k == 0 && arg[0] == '/') {   /* a Unix path: its Z: form for CreateProcessW */
+            pf_wine_path(arg, win, sizeof win);
+            arg = win;
+        }
+        argv[argc++] = pf_xstrdup(arg);
+    }
+    argv[argc] = NULL;
+    char *env[] = {wr->env_channel, NULL};
+    pid_t pid = pf_wine_spawn(wr->wine, argv, env, -1, fds[0], fds[1]);
+    for (size_t k = 0; k < argc; k++)
+        free(argv[k]);
+    close(fds[0]);
+    close(fds[1]);
+    return pid;
+}
+
 void win_start_clients(struct win_run *wr)
 {
     char exe[PATH_MAX];
@@ -35,6 +77,16 @@ void win_start_clients(struct win_run *wr)
         const struct pf_plan_client *pc = &wr->plan.clients[i];
         struct client_proc *cp = &wr->clients[wr->nclients];
         snprintf(cp->label, sizeof cp->label, "%s", pc->label);
+        if (pc->argv) {
+            cp->pid = spawn_command(wr, pc);
+            if (cp->pid < 0) {
+                fprintf(stderr, "pipefault: cannot start client %s: %s\n", cp->label,
+                        strerror(errno));
+                continue;
+            }
+            wr->nclients++;
+            continue;
+        }
         char attempts[24], interval[24], start[24], seed[48];
         snprintf(attempts, sizeof attempts, "%d", pc->spec->attempts);
         snprintf(interval, sizeof interval, "%lld", (long long)pc->spec->interval_ns);
