@@ -539,6 +539,11 @@ static void client_main(const struct pf_plan_client *pc, const struct pf_user *u
         struct reply reply = {REPLY_NONE, {0}, 0};
         int err = injected ? injected : attempt_once(pc, env, out, &served, &peer, &reply);
         int64_t t1 = now_ns();
+        /* The harness's word that an instance accepts comes as its listen
+         * is let go, a moment before it runs: the attempt itself says when
+         * nothing was accepting yet (no name, no listener, no reader). */
+        if (!injected && (err == ENOENT || err == ECONNREFUSED || err == ENXIO))
+            counts = !until_accepting;
         int64_t t_end = injected ? t1 : connected_at;
         char buf[16], evidence[160] = "";
         if (peer.key[0])
