@@ -56,17 +56,8 @@ int wmain(int argc, wchar_t **argv)
     chan = pfw_channel_open();
     if (chan == INVALID_SOCKET)
         return LAUNCH_ERROR;
-    STARTUPINFOW si;
-    ZeroMemory(&si, sizeof si);
-    si.cb = sizeof si;
-    si.dwFlags = STARTF_USESTDHANDLES;
-    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-    si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
-    si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
     PROCESS_INFORMATION pi;
-    wchar_t *cmdline = _wcsdup(pfw_args_after(GetCommandLineW(), 3));
-    if (!cmdline || !CreateProcessW(NULL, cmdline, NULL, NULL, TRUE, CREATE_SUSPENDED, NULL,
-                                    NULL, &si, &pi)) {
+    if (!pfw_start_suspended(3, &pi)) {
         fprintf(stderr, "first_server: CreateProcessW: error %lu\n", GetLastError());
         return LAUNCH_ERROR;
     }

@@ -41,16 +41,6 @@ static HANDLE make_event(const wchar_t *what, DWORD pid)
     return CreateEventW(NULL, TRUE, FALSE, name);
 }
 
-static void std_startup(STARTUPINFOW *si)
-{
-    ZeroMemory(si, sizeof *si);
-    si->cb = sizeof *si;
-    si->dwFlags = STARTF_USESTDHANDLES;
-    si->hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-    si->hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
-    si->hStdError = GetStdHandle(STD_ERROR_HANDLE);
-}
-
 static int wait_exit(PROCESS_INFORMATION *pi)
 {
     DWORD code = LAUNCH_ERROR;
@@ -61,13 +51,10 @@ static int wait_exit(PROCESS_INFORMATION *pi)
     return (int)code;
 }
 
-static int inject_and_run(const wchar_t *dll, wchar_t *cmdline)
+static int inject_and_run(const wchar_t *dll)
 {
-    STARTUPINFOW si;
     PROCESS_INFORMATION pi;
-    std_startup(&si);
-    if (!CreateProcessW(NULL, cmdline, NULL, NULL, TRUE, CREATE_SUSPENDED, NULL, NULL, &si,
-                        &pi))
+    if (!pfw_start_suspended(2, &pi))
         return fail("CreateProcessW");
     HANDLE job = pfw_kill_on_close_job();
     if (job)
@@ -140,7 +127,7 @@ static int run_as(const wchar_t *user, wchar_t *cmdline)
     SetEnvironmentVariableW(L"PF_ACCOUNT_PASSWORD", NULL);  /* not for the child */
     STARTUPINFOW si;
     PROCESS_INFORMATION pi;
-    std_startup(&si);
+    pfw_std_startup(&si);
     BOOL ok = CreateProcessAsUserW(token, NULL, cmdline, NULL, NULL, TRUE, 0, NULL, NULL,
                                    &si, &pi);
     if (!ok) {
@@ -167,5 +154,5 @@ int wmain(int argc, wchar_t **argv)
                         "       launch.exe --as USER PROGRAM [ARGS...]\n");
         return LAUNCH_ERROR;
     }
-    return inject_and_run(argv[1], _wcsdup(pfw_args_after(GetCommandLineW(), 2)));
+    return inject_and_run(argv[1]);
 }

@@ -277,3 +277,31 @@ HANDLE pfw_kill_on_close_job(void)
     SetInformationJobObject(job, JobObjectExtendedLimitInformation, &lim, sizeof lim);
     return job;
 }
+
+void pfw_std_startup(STARTUPINFOW *si)
+{
+    ZeroMemory(si, sizeof *si);
+    si->cb = sizeof *si;
+    si->dwFlags = STARTF_USESTDHANDLES;
+    si->hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+    si->hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
+    si->hStdError = GetStdHandle(STD_ERROR_HANDLE);
+}
+
+BOOL pfw_start_suspended(int skip, PROCESS_INFORMATION *pi)
+{
+    STARTUPINFOW si;
+    pfw_std_startup(&si);
+    /* CreateProcessW may write into the command line: a copy of our own. */
+    wchar_t *cmdline = _wcsdup(pfw_args_after(GetCommandLineW(), skip));
+    if (!cmdline) {
+        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+        return FALSE;
+    }
+    BOOL ok = CreateProcessW(NULL, cmdline, NULL, NULL, TRUE, CREATE_SUSPENDED, NULL, NULL, &si,
+                             pi);
+    DWORD err = GetLastError();
+    free(cmdline);
+    SetLastError(err);
+    return ok;
+}

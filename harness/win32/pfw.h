@@ -64,4 +64,11 @@ const wchar_t *pfw_args_after(const wchar_t *p, int skip);
  * when it cannot be made. */
 HANDLE pfw_kill_on_close_job(void);
 
+/* STARTUPINFOW that hands our standard handles to the child. */
+void pfw_std_startup(STARTUPINFOW *si);
+/* Starts the arguments that reached us after the first `skip` suspended,
+ * with our standard handles (so that its pid can be told, or it can be put
+ * in a job, before it runs). FALSE, GetLastError set, if it could not. */
+BOOL pfw_start_suspended(int skip, PROCESS_INFORMATION *pi);
+
 #endif

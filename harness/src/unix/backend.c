@@ -35,6 +35,7 @@
 #include "server.h"
 #include "server_identity.h"
 #include "supervisor.h"
+#include "syscalls.h"
 #include "../trace_names.h"
 
 #define STOP_GRACE_NS 2000000000LL
@@ -749,6 +750,19 @@ static void describe_exit(char *out, size_t n, int status)
         snprintf(out, n, "exited with status %d", WEXITSTATUS(status));
 }
 
+/* The observer marks an instance accepting as its listen() is let go; the
+ * kernel shows it a moment later. A program that connects once must not
+ * meet that moment. (Abstract and FIFO endpoints: the observer's word.) */
+static bool endpoint_receiving(struct linux_run *lr)
+{
+    if (!endpoint_accepting(&lr->obs))
+        return false;
+    const struct pf_instance_rec *r = &lr->obs.inst[lr->obs.current - 1];
+    if (lr->sc->endpoint.kind != PF_EP_UNIX)
+        return true;
+    return pf_sc_node_receives(r->dev, r->ino);
+}
+
 /* Without attackers: once the endpoint exists. With them, an instance the
  * attacker made does not count: once the server made one, started
  * accepting, gave up (exited) or had server.ready_timeout to do so. */
@@ -760,7 +774,7 @@ static bool clients_may_start(struct linux_run *lr)
      * its ready_timeout) and for the squat's outcome. */
     if (lr->has_command_clients)
         return !pf_attack_squatting(&lr->attack) &&
-               (endpoint_accepting(&lr->obs) || lr->server.exited ||
+               (endpoint_receiving(lr) || lr->server.exited ||
                 pf_clock_ns() >= lr->server_start_ns + lr->sc->server.ready_timeout_ns);
     if (!pf_attack_any(&lr->attack))
         return lr->obs.n > 0;
@@ -846,7 +860,13 @@ static const char *main_loop(struct linux_run *lr)
                     lr->obs.n == 1 ? "" : "s", lr->attempts, lr->attempts == 1 ? "" : "s");
             lr->next_progress_ns = now + PROGRESS_EVERY_NS;
         }
-        turn(lr, due >= 0 ? (int)((due - now + 999999) / 1000000) : -1);
+        int wait_ms = due >= 0 ? (int)((due - now + 999999) / 1000000) : -1;
+        /* Command clients wait for the kernel to show the listen the
+         * observer saw let go: it runs as soon as the server is scheduled. */
+        if (!lr->clients_started && lr->has_command_clients && endpoint_accepting(&lr->obs) &&
+            (wait_ms < 0 || wait_ms > 1))
+            wait_ms = 1;
+        turn(lr, wait_ms);
     }
 }
 

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "../run.h"
+#include "server.h"
 
 /* Its stdout and stderr files in the scenario's store directory, never
  * through a link, never an existing file. */
@@ -64,7 +66,15 @@ int pf_command_client_spawn(struct pf_client_proc *cp, const struct pf_plan_clie
             pf_close_inherited(0, 1) < 0 || pf_drop_privileges(u) < 0 || chdir(cwd) < 0)
             _exit(126);
         prctl(PR_SET_PDEATHSIG, SIGKILL);   /* after the drop, which clears it */
-        execv(pc->argv[0], pc->argv);
+        /* Never the harness's (root's) environment: what a server gets,
+         * for this account, at home in the run directory. */
+        char home[PATH_MAX + 8], user[48], logname[48];
+        snprintf(home, sizeof home, "HOME=%s", cwd);
+        snprintf(user, sizeof user, "USER=%s", u->name);
+        snprintf(logname, sizeof logname, "LOGNAME=%s", u->name);
+        char *envp[] = {"PATH=" PF_SERVER_PATH, home, user, logname, "SHELL=/bin/sh",
+                        "LANG=C.UTF-8", NULL};
+        pf_server_exec(pc->argv, envp);
         _exit(127);
     }
     setpgid(pid, pid);   /* also here: no window where it shares ours */

@@ -480,6 +480,53 @@ bool pf_sc_socket_node(pid_t tid, int fd, dev_t *dev, ino_t *ino, int *type)
     return found;
 }
 
+bool pf_sc_node_receives(dev_t dev, ino_t ino)
+{
+    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl < 0)
+        return false;
+    struct {
+        struct nlmsghdr nlh;
+        struct unix_diag_req req;
+    } msg = {
+        .nlh = { .nlmsg_len = sizeof msg, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+        .req = { .sdiag_family = AF_UNIX, .udiag_states = (__u32)-1,
+                 .udiag_show = UDIAG_SHOW_VFS },
+    };
+    bool receives = false, done = false;
+    if (send(nl, &msg, sizeof msg, 0) != (ssize_t)sizeof msg)
+        done = true;
+    /* A dump comes in as many messages as it takes, then NLMSG_DONE. */
+    while (!done) {
+        long buf[4096];
+        ssize_t n = recv(nl, buf, sizeof buf, 0);
+        if (n <= 0)
+            break;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+             h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) {
+                done = true;   /* NLMSG_DONE or NLMSG_ERROR */
+                break;
+            }
+            struct unix_diag_msg *m = NLMSG_DATA(h);
+            int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+            for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, len);
+                 a = RTA_NEXT(a, len)) {
+                if (a->rta_type != UNIX_DIAG_VFS)
+                    continue;
+                struct unix_diag_vfs *v = RTA_DATA(a);
+                if (makedev(v->udiag_vfs_dev >> 20, v->udiag_vfs_dev & 0xfffff) == dev &&
+                    (ino_t)v->udiag_vfs_ino == ino &&
+                    (m->udiag_state == 10 /* TCP_LISTEN */ || m->udiag_type == SOCK_DGRAM))
+                    receives = true;
+            }
+        }
+    }
+    close(nl);
+    return receives;
+}
+
 pid_t pf_sc_tgid(pid_t tid)
 {
     char file[64], line[256];

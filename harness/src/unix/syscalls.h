@@ -62,6 +62,10 @@ bool pf_sc_thread_fscreds(pid_t tid, uid_t *fsuid, gid_t *fsgid);
  * of thread `tid` is bound to, through sock_diag UDIAG_SHOW_VFS; false if it
  * is not a socket bound to a path, or cannot be asked. */
 bool pf_sc_socket_node(pid_t tid, int fd, dev_t *dev, ino_t *ino, int *type);
+/* Whether a socket bound to the file dev:ino takes connections now, as the
+ * kernel says: listening, or a datagram socket. The observer's word comes
+ * as listen() is let go, a moment before it runs. */
+bool pf_sc_node_receives(dev_t dev, ino_t ino);
 
 /* Thread group id of a thread, from /proc/TID/status; the tid itself if
  * that cannot be read. */
