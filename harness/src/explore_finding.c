@@ -269,7 +269,8 @@ bool pf_explore_finding(struct pf_explore_scn *s, const struct pf_variant *faili
     p.prefix = "a";
     for (size_t i = 0; i < m.nclients && !pf_interrupted; i++) {
         int orig = s->sc->clients[i].attempts;
-        if (!m.client_on[i] || orig <= 1)
+        /* A command client runs its program once: nothing to shrink. */
+        if (!m.client_on[i] || orig <= 1 || s->sc->clients[i].command)
             continue;
         size_t calls = 0;
         p.client = i;

@@ -114,11 +114,22 @@ static bool key_is(yaml_document_t *d, int id, const char *name)
            !memcmp(k->data.scalar.value, name, k->data.scalar.length);
 }
 
-/* One client entry, with `attempts` replaced when the variant says so. */
+static bool has_key(yaml_document_t *d, const yaml_node_t *map, const char *name)
+{
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++)
+        if (key_is(d, p->key, name))
+            return true;
+    return false;
+}
+
+/* One client entry, with `attempts` replaced when the variant says so. A
+ * command client (the user's program) runs once: it has no attempts to
+ * shrink, and the loader refuses `attempts` beside `command`. */
 static int copy_client(yaml_document_t *src, int id, yaml_document_t *dst, int attempts)
 {
     yaml_node_t *n = yaml_document_get_node(src, id);
-    if (!n || n->type != YAML_MAPPING_NODE || attempts <= 0)
+    if (!n || n->type != YAML_MAPPING_NODE || attempts <= 0 || has_key(src, n, "command"))
         return copy_node(src, id, dst, 1);
     int m = yaml_document_add_mapping(dst, NULL, n->data.mapping.style);
     char num[24];
