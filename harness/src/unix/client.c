@@ -57,6 +57,17 @@ int pf_drop_privileges(const struct pf_user *u)
     return 0;
 }
 
+void pf_child_detach(bool ignore_sigpipe)
+{
+    setpgid(0, 0);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGPIPE, ignore_sigpipe ? SIG_IGN : SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int pf_close_inherited(int a, int b)
 {
     int lo = a < b ? a : b, hi = a < b ? b : a;
@@ -603,12 +614,9 @@ int pf_client_spawn(struct pf_client_proc *cp, const struct pf_plan_client *pc,
         goto fail;
     }
     if (pid == 0) {
-        /* Its own process group: a terminal Ctrl-C reaches the harness
-         * only, which then stops clients in order. */
-        setpgid(0, 0);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGPIPE, SIG_IGN);
+        /* A terminal Ctrl-C reaches the harness only, which then stops
+         * clients in order. */
+        pf_child_detach(true);
         close(rep[0]);
         close(ctl[1]);
         client_main(pc, u, env, rep[1], ctl[0]);

@@ -45,6 +45,12 @@ struct pf_client_env {
 int pf_drop_privileges(const struct pf_user *u);
 /* Closes every descriptor but stdio, `a` and `b` (in a forked child). */
 int pf_close_inherited(int a, int b);
+/* In a child the harness forked (a client, a squatter, a server, a user's
+ * program): its own process group, so that it is stopped as one and a
+ * terminal's Ctrl-C reaches the harness only; SIGINT and SIGTERM at their
+ * default; nothing blocked; SIGPIPE ignored for the harness's own programs
+ * (they handle EPIPE), default for anything that will exec a user's. */
+void pf_child_detach(bool ignore_sigpipe);
 
 /* In a client or squatter child: writes one line (fmt + '\n') to the
  * harness in a single write, so lines never interleave; a line too long is

@@ -55,13 +55,7 @@ int pf_command_client_spawn(struct pf_client_proc *cp, const struct pf_plan_clie
         goto closing;
     }
     if (pid == 0) {
-        setpgid(0, 0);   /* its own group: stopped as one, never by Ctrl-C */
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        pf_child_detach(false);
         if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errf, 2) < 0 ||
             pf_close_inherited(0, 1) < 0 || pf_drop_privileges(u) < 0 || chdir(cwd) < 0)
             _exit(126);

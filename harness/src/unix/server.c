@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "../events.h"
+#include "client.h"
 #include "contain.h"
 #include "supervisor.h"
 
@@ -92,13 +93,7 @@ static void child(char *const argv[], const struct pf_server_identity *id, const
         goto fail;
     if (contain_fd >= 0)
         close(contain_fd);
-    setpgid(0, 0);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    pf_child_detach(false);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     int in = open("/dev/null", O_RDONLY);
     stage = 1;

@@ -167,17 +167,6 @@ static void squatter_main(const struct pf_user *u, enum pf_endpoint_kind kind,
     serve(out, fd, kind == PF_EP_FIFO);
 }
 
-static void child_setup(void)
-{
-    setpgid(0, 0);   /* its own group: stopped as one, never by a terminal's Ctrl-C */
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGPIPE, SIG_IGN);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 static void parent_setup(struct pf_squatter *sq, const struct pf_attacker *a, pid_t pid)
 {
     sq->spec = a;
@@ -206,7 +195,7 @@ int pf_squatter_spawn(struct pf_squatter *sq, const struct pf_attacker *a,
         goto fail;
     }
     if (pid == 0) {
-        child_setup();
+        pf_child_detach(true);
         close(rep[0]);
         close(ctl[1]);
         squatter_main(u, kind, endpoint, wait_go, rep[1], ctl[0]);
@@ -248,7 +237,7 @@ int pf_squatter_exec(struct pf_squatter *sq, const struct pf_attacker *a,
         goto closing;
     }
     if (pid == 0) {
-        child_setup();
+        pf_child_detach(false);   /* it execs the user's server */
         if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errf, 2) < 0 ||
             pf_close_inherited(0, 1) < 0 || pf_drop_privileges(u) < 0 || chdir(cwd) < 0)
             _exit(126);
