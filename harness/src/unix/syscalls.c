@@ -432,11 +432,26 @@ bool pf_sc_thread_fscreds(pid_t tid, uid_t *fsuid, gid_t *fsgid)
     return got == 3;
 }
 
-bool pf_sc_socket_node(pid_t tid, int fd, dev_t *dev, ino_t *ino, int *type)
+/* One socket as sock_diag describes it: its type and state, and the file
+ * it is bound to (vfs; NULL when unbound or abstract). */
+struct unix_seen {
+    const struct unix_diag_msg *m;
+    const struct unix_diag_vfs *vfs;
+};
+
+static dev_t vfs_dev(const struct unix_diag_vfs *v)
 {
-    unsigned long sino;
-    if (!socket_inode(tid, fd, &sino))
-        return false;
+    /* The kernel's own dev_t: 12 bits major, 20 bits minor. */
+    return makedev(v->udiag_vfs_dev >> 20, v->udiag_vfs_dev & 0xfffff);
+}
+
+/* Asks sock_diag about the unix socket with inode `sino`, or about all of
+ * them (sino 0: a dump, which comes in as many messages as it takes, then
+ * NLMSG_DONE), and calls each() for every socket in the answer until it
+ * returns true. Returns whether one did. */
+static bool unix_diag(unsigned long sino, bool (*each)(const struct unix_seen *, void *),
+                      void *ctx)
+{
     int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (nl < 0)
         return false;
@@ -445,86 +460,82 @@ bool pf_sc_socket_node(pid_t tid, int fd, dev_t *dev, ino_t *ino, int *type)
         struct unix_diag_req req;
     } msg = {
         .nlh = { .nlmsg_len = sizeof msg, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-                 .nlmsg_flags = NLM_F_REQUEST },
+                 .nlmsg_flags = NLM_F_REQUEST | (sino ? 0 : NLM_F_DUMP) },
         .req = { .sdiag_family = AF_UNIX, .udiag_states = (__u32)-1,
                  .udiag_ino = (__u32)sino, .udiag_show = UDIAG_SHOW_VFS,
                  .udiag_cookie = { (__u32)-1, (__u32)-1 } },
     };
-    bool found = false;
-    if (send(nl, &msg, sizeof msg, 0) == (ssize_t)sizeof msg) {
-        long buf[1024];   /* one exact lookup: one reply, small */
+    if (!sino)
+        memset(msg.req.udiag_cookie, 0, sizeof msg.req.udiag_cookie);
+    bool found = false, done = send(nl, &msg, sizeof msg, 0) != (ssize_t)sizeof msg;
+    while (!done && !found) {
+        long buf[4096];
         ssize_t n = recv(nl, buf, sizeof buf, 0);
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; n > 0 && NLMSG_OK(h, (size_t)n);
+        if (n <= 0)
+            break;
+        done = sino != 0;   /* an exact lookup: one reply */
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; !found && NLMSG_OK(h, (size_t)n);
              h = NLMSG_NEXT(h, n)) {
-            if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+            if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) {
+                done = true;   /* NLMSG_DONE or NLMSG_ERROR */
                 break;
-            struct unix_diag_msg *m = NLMSG_DATA(h);
-            if (m->udiag_ino != (__u32)sino)
-                continue;
-            if (type)
-                *type = m->udiag_type;
-            int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
-            for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, len);
-                 a = RTA_NEXT(a, len)) {
-                if (a->rta_type != UNIX_DIAG_VFS)
-                    continue;
-                struct unix_diag_vfs *v = RTA_DATA(a);
-                /* The kernel's own dev_t: 12 bits major, 20 bits minor. */
-                *dev = makedev(v->udiag_vfs_dev >> 20, v->udiag_vfs_dev & 0xfffff);
-                *ino = (ino_t)v->udiag_vfs_ino;
-                found = true;
             }
+            struct unix_seen seen = { NLMSG_DATA(h), NULL };
+            if (sino && seen.m->udiag_ino != (__u32)sino)
+                continue;
+            int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *seen.m));
+            for (struct rtattr *a = (struct rtattr *)(seen.m + 1); RTA_OK(a, len);
+                 a = RTA_NEXT(a, len))
+                if (a->rta_type == UNIX_DIAG_VFS)
+                    seen.vfs = RTA_DATA(a);
+            found = each(&seen, ctx);
         }
     }
     close(nl);
     return found;
 }
 
+struct node_query {
+    dev_t *dev;
+    ino_t *ino;
+    int *type;
+};
+
+static bool node_of(const struct unix_seen *s, void *ctx)
+{
+    struct node_query *q = ctx;
+    if (q->type)
+        *q->type = s->m->udiag_type;
+    if (!s->vfs)
+        return false;
+    *q->dev = vfs_dev(s->vfs);
+    *q->ino = (ino_t)s->vfs->udiag_vfs_ino;
+    return true;
+}
+
+bool pf_sc_socket_node(pid_t tid, int fd, dev_t *dev, ino_t *ino, int *type)
+{
+    unsigned long sino;
+    struct node_query q = { dev, ino, type };
+    return socket_inode(tid, fd, &sino) && sino && unix_diag(sino, node_of, &q);
+}
+
+struct file_query {
+    dev_t dev;
+    ino_t ino;
+};
+
+static bool receives_on(const struct unix_seen *s, void *ctx)
+{
+    const struct file_query *q = ctx;
+    return s->vfs && vfs_dev(s->vfs) == q->dev && (ino_t)s->vfs->udiag_vfs_ino == q->ino &&
+           (s->m->udiag_state == 10 /* TCP_LISTEN */ || s->m->udiag_type == SOCK_DGRAM);
+}
+
 bool pf_sc_node_receives(dev_t dev, ino_t ino)
 {
-    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (nl < 0)
-        return false;
-    struct {
-        struct nlmsghdr nlh;
-        struct unix_diag_req req;
-    } msg = {
-        .nlh = { .nlmsg_len = sizeof msg, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-                 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
-        .req = { .sdiag_family = AF_UNIX, .udiag_states = (__u32)-1,
-                 .udiag_show = UDIAG_SHOW_VFS },
-    };
-    bool receives = false, done = false;
-    if (send(nl, &msg, sizeof msg, 0) != (ssize_t)sizeof msg)
-        done = true;
-    /* A dump comes in as many messages as it takes, then NLMSG_DONE. */
-    while (!done) {
-        long buf[4096];
-        ssize_t n = recv(nl, buf, sizeof buf, 0);
-        if (n <= 0)
-            break;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
-             h = NLMSG_NEXT(h, n)) {
-            if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) {
-                done = true;   /* NLMSG_DONE or NLMSG_ERROR */
-                break;
-            }
-            struct unix_diag_msg *m = NLMSG_DATA(h);
-            int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
-            for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, len);
-                 a = RTA_NEXT(a, len)) {
-                if (a->rta_type != UNIX_DIAG_VFS)
-                    continue;
-                struct unix_diag_vfs *v = RTA_DATA(a);
-                if (makedev(v->udiag_vfs_dev >> 20, v->udiag_vfs_dev & 0xfffff) == dev &&
-                    (ino_t)v->udiag_vfs_ino == ino &&
-                    (m->udiag_state == 10 /* TCP_LISTEN */ || m->udiag_type == SOCK_DGRAM))
-                    receives = true;
-            }
-        }
-    }
-    close(nl);
-    return receives;
+    struct file_query q = { dev, ino };
+    return unix_diag(0, receives_on, &q);
 }
 
 pid_t pf_sc_tgid(pid_t tid)
