@@ -103,6 +103,21 @@ def leftovers(run_id=None):
     return found
 
 
+def process_groups():
+    """(pid, process group, real uid) of every process alive now."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/status") as f:
+                uid = next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
+        except (OSError, StopIteration):
+            continue
+        yield int(entry), int(fields[2]), uid
+
+
 def processes_of_run(endpoint_fragment):
     """Processes whose command line mentions the run's endpoint."""
     out = []

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, Run, leftovers
+from conftest import ROOT, Run, leftovers, process_groups
 from test_report import browser  # noqa: F401 (the fixture)
 
 SUITE = os.path.join(ROOT, "scenarios", "attack-posix")
@@ -78,19 +78,8 @@ def attacker_processes_left(run):
         uids = {e["uid"] for e in trace if e["ev"] == "account"}
         for start in (e for e in trace if e["ev"] == "attacker_start"):
             pid = start["pid"]
-            for entry in os.listdir("/proc"):
-                if not entry.isdigit():
-                    continue
-                try:
-                    with open(f"/proc/{entry}/stat") as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                    with open(f"/proc/{entry}/status") as f:
-                        uid = next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
-                except (OSError, StopIteration):
-                    continue
-                pgid = int(fields[2])
-                if (int(entry) == pid or pgid == pid) and uid in uids:
-                    left.append((s["name"], entry, uid))
+            left += [(s["name"], str(p), uid) for p, pgid, uid in process_groups()
+                     if (p == pid or pgid == pid) and uid in uids]
     return left
 
 

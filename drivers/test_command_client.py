@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, leftovers
+from conftest import ROOT, leftovers, process_groups
 from test_attack import SUITE, attacker_processes_left, events, run_cli
 
 TRUSTING = "attack-unlink-rebind-trusting-client"
@@ -103,18 +103,7 @@ def client_processes_left(run):
     """Processes whose process group is a command client's."""
     pids = {e["pid"] for s in run.results["scenarios"] for e in run.trace(s["name"])
             if e["ev"] == "client_start"}
-    left = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) in pids or int(fields[2]) in pids:
-            left.append(entry)
-    return left
+    return [str(p) for p, pgid, _ in process_groups() if p in pids or pgid in pids]
 
 
 BASE = ("name: bad\nserver: {fixture: unlink_rebind}\n"
